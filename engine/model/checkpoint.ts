@@ -1,0 +1,95 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigReader } from './config-reader.ts';
+import type { FamilyDescriptor } from './families/family.ts';
+import { familyFor } from './families/registry.ts';
+import { SafetensorsCheckpoint } from './safetensors.ts';
+import { moeLayerIndices, type ModelSpec } from './spec.ts';
+
+/** A checkpoint folder opened for building: its config, family, architecture and tensors. */
+export interface Checkpoint {
+  dir: string;
+  config: Record<string, unknown>;
+  family: FamilyDescriptor;
+  spec: ModelSpec;
+  weights: SafetensorsCheckpoint;
+  /** Identifies the checkpoint's content (config and tensor data); masks and graph caches are keyed by it. */
+  contentHash: string;
+}
+
+export function readJsonFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    const value = JSON.parse(text);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
+    return value;
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+export function openCheckpoint(dir: string): Checkpoint {
+  const absolute = path.resolve(dir);
+  if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) throw new Error(`${absolute}: not a checkpoint folder`);
+  const configFile = path.join(absolute, 'config.json');
+  const config = readJsonFile(configFile);
+  const family = familyFor(config['model_type'], configFile);
+  const spec = family.spec(new ConfigReader(configFile, config));
+  validateSpec(spec, configFile);
+  const weights = new SafetensorsCheckpoint(absolute);
+  return { dir: absolute, config, family, spec, weights, contentHash: contentHash(configFile, weights.files) };
+}
+
+function validateSpec(spec: ModelSpec, configFile: string): void {
+  const problems: string[] = [];
+  if (spec.numHeads % spec.numKvHeads !== 0) problems.push(`num_attention_heads ${spec.numHeads} is not a multiple of num_key_value_heads ${spec.numKvHeads}`);
+  if (!Number.isInteger(spec.headDim) || spec.headDim % 2 !== 0) problems.push(`head dimension ${spec.headDim} must be an even integer`);
+  if (spec.rope.dim % 2 !== 0 || spec.rope.dim > spec.headDim) problems.push(`rotary dimension ${spec.rope.dim} must be even and ≤ head_dim`);
+  if (moeLayerIndices(spec).length > 0 && (spec.topK < 1 || spec.topK > spec.numExperts)) problems.push(`num_experts_per_tok ${spec.topK} must be between 1 and the number of experts ${spec.numExperts}`);
+  if (problems.length) throw new Error(`${configFile}: ${problems.join('; ')}`);
+}
+
+/** Samples per file hashed besides its header; whole-file hashing would take minutes on real checkpoints. */
+const HASH_SAMPLES = 16;
+const HASH_SAMPLE_BYTES = 1 << 20;
+
+function contentHash(configFile: string, files: string[]): string {
+  const hash = crypto.createHash('sha256');
+  hash.update(fs.readFileSync(configFile));
+  const buf = Buffer.alloc(HASH_SAMPLE_BYTES);
+  for (const file of files) {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      hash.update(`${path.basename(file)}:${size}`);
+      const stride = Math.max(HASH_SAMPLE_BYTES, Math.floor(size / HASH_SAMPLES));
+      for (let at = 0; at < size; at += stride) hash.update(buf.subarray(0, fs.readSync(fd, buf, 0, HASH_SAMPLE_BYTES, at)));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** Parameter count and float32 bytes of everything the graph holds. */
+export function parameterCount(spec: ModelSpec): { total: number; activePerToken: number } {
+  const H = spec.hiddenSize;
+  const attention = H * spec.numHeads * spec.headDim * 2 + H * spec.numKvHeads * spec.headDim * 2;
+  const expert = 3 * H * spec.moeIntermediateSize;
+  const shared = spec.sharedExpertIntermediateSize ? 3 * H * spec.sharedExpertIntermediateSize + (spec.sharedExpertGate ? H : 0) : 0;
+  let total = spec.vocabSize * H * (spec.tieWordEmbeddings ? 1 : 2) + H;
+  let active = total;
+  for (const isMoe of spec.moeLayers) {
+    const layer = attention + 2 * H;
+    const mlp = isMoe ? spec.numExperts * H + shared : 3 * H * spec.denseIntermediateSize;
+    total += layer + mlp + (isMoe ? spec.numExperts * expert : 0);
+    active += layer + mlp + (isMoe ? spec.topK * expert : 0);
+  }
+  return { total, activePerToken: active };
+}

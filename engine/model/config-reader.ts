@@ -1,0 +1,80 @@
+import type { RopeSpec } from './spec.ts';
+
+/** Typed access to config.json values with errors that name the file and key. */
+export class ConfigReader {
+  constructor(readonly file: string, readonly raw: Record<string, unknown>) {}
+
+  private fail(key: string, problem: string): never {
+    throw new Error(`${this.file}: ${key} ${problem}`);
+  }
+
+  int(key: string, fallback?: number): number {
+    const v = this.raw[key] ?? fallback;
+    if (v === undefined) this.fail(key, 'is missing');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) this.fail(key, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  num(key: string, fallback?: number): number {
+    const v = this.raw[key] ?? fallback;
+    if (v === undefined) this.fail(key, 'is missing');
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw[key] ?? fallback;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  intList(key: string): number[] {
+    const v = this.raw[key] ?? [];
+    if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x))) this.fail(key, `must be a list of integers, got ${JSON.stringify(v)}`);
+    return v as number[];
+  }
+
+  optionalInt(key: string): number | null {
+    const v = this.raw[key];
+    return v === undefined || v === null ? null : this.int(key);
+  }
+
+  tokenIds(key: string): number[] {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return [];
+    return Array.isArray(v) ? this.intList(key) : [this.int(key)];
+  }
+
+  rope(headDim: number): RopeSpec {
+    const theta = this.num('rope_theta', 10000);
+    const dim = Math.round(headDim * this.num('partial_rotary_factor', 1));
+    const s = this.raw['rope_scaling'] as Record<string, unknown> | null | undefined;
+    if (!s) return { theta, dim, scaling: { type: 'default' } };
+    const type = (s['rope_type'] ?? s['type']) as string;
+    const factor = Number(s['factor'] ?? 1);
+    const originalMaxPositions = Number(s['original_max_position_embeddings'] ?? this.raw['max_position_embeddings']);
+    switch (type) {
+      case 'default':
+        return { theta, dim, scaling: { type: 'default' } };
+      case 'linear':
+        return { theta, dim, scaling: { type: 'linear', factor } };
+      case 'llama3':
+        return {
+          theta, dim,
+          scaling: { type: 'llama3', factor, lowFreqFactor: Number(s['low_freq_factor'] ?? 1), highFreqFactor: Number(s['high_freq_factor'] ?? 4), originalMaxPositions },
+        };
+      case 'yarn':
+        return {
+          theta, dim,
+          scaling: {
+            type: 'yarn', factor, originalMaxPositions,
+            betaFast: Number(s['beta_fast'] ?? 32), betaSlow: Number(s['beta_slow'] ?? 1),
+            attentionFactor: s['attention_factor'] == null ? null : Number(s['attention_factor']),
+            truncate: s['truncate'] === undefined ? true : Boolean(s['truncate']),
+          },
+        };
+      default:
+        return this.fail('rope_scaling', `type ${JSON.stringify(type)} is not supported (supported: default, linear, llama3, yarn)`);
+    }
+  }
+}

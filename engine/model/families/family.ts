@@ -1,0 +1,84 @@
+import type { ConfigReader } from '../config-reader.ts';
+import type { GlobalWeightNames, LayerWeightNames, ModelSpec } from '../spec.ts';
+
+/** Everything the engine knows about one architecture: config normalisation and tensor names. */
+export interface FamilyDescriptor {
+  name: string;
+  modelTypes: string[];
+  /** The router rule in words, shown by `mote inspect`. */
+  routerRule: string;
+  spec(config: ConfigReader): ModelSpec;
+  globalWeights(spec: ModelSpec): GlobalWeightNames;
+  layerWeights(spec: ModelSpec, layer: number): LayerWeightNames;
+}
+
+/** Fields every supported family reads the same way from config.json. */
+export function commonSpec(c: ConfigReader): Omit<ModelSpec,
+  'family' | 'numExperts' | 'topK' | 'normTopkProb' | 'moeIntermediateSize' | 'denseIntermediateSize' |
+  'sharedExpertIntermediateSize' | 'sharedExpertGate' | 'moeLayers' | 'qkNorm' | 'attentionBias'> {
+  const hiddenSize = c.int('hidden_size');
+  const numHeads = c.int('num_attention_heads');
+  const headDim = c.optionalInt('head_dim') ?? hiddenSize / numHeads;
+  const maxPositions = c.int('max_position_embeddings');
+  const slidingWindow = c.raw['use_sliding_window'] === false ? null : c.optionalInt('sliding_window');
+  return {
+    modelType: String(c.raw['model_type']),
+    vocabSize: c.int('vocab_size'),
+    hiddenSize,
+    numLayers: c.int('num_hidden_layers'),
+    numHeads,
+    numKvHeads: c.int('num_key_value_heads', numHeads),
+    headDim,
+    rmsNormEps: c.num('rms_norm_eps', 1e-6),
+    rope: c.rope(headDim),
+    // A sliding window is not implemented in the graph; capping the context at it keeps every answer exact.
+    contextLength: slidingWindow ? Math.min(maxPositions, slidingWindow) : maxPositions,
+    tieWordEmbeddings: c.bool('tie_word_embeddings', false),
+    clipQkv: c.raw['clip_qkv'] == null ? null : c.num('clip_qkv'),
+    bosTokenId: c.optionalInt('bos_token_id'),
+    eosTokenIds: c.tokenIds('eos_token_id'),
+  };
+}
+
+/** HF's Qwen-MoE rule: a layer is sparse unless listed in mlp_only_layers or off the decoder_sparse_step grid. */
+export function qwenMoeLayers(c: ConfigReader, numLayers: number, numExperts: number): boolean[] {
+  const mlpOnly = new Set(c.intList('mlp_only_layers'));
+  const step = c.int('decoder_sparse_step', 1);
+  return Array.from({ length: numLayers }, (_, i) => !mlpOnly.has(i) && numExperts > 0 && step > 0 && (i + 1) % step === 0);
+}
+
+export function standardGlobals(spec: ModelSpec): GlobalWeightNames {
+  return {
+    embed: 'model.embed_tokens.weight',
+    finalNorm: 'model.norm.weight',
+    lmHead: spec.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
+  };
+}
+
+export function attentionNames(layer: number): Pick<LayerWeightNames, 'inputNorm' | 'postAttentionNorm' | 'q' | 'k' | 'v' | 'o'> {
+  const p = `model.layers.${layer}`;
+  return {
+    inputNorm: `${p}.input_layernorm.weight`,
+    postAttentionNorm: `${p}.post_attention_layernorm.weight`,
+    q: `${p}.self_attn.q_proj.weight`,
+    k: `${p}.self_attn.k_proj.weight`,
+    v: `${p}.self_attn.v_proj.weight`,
+    o: `${p}.self_attn.o_proj.weight`,
+  };
+}
+
+/** Experts stored as model.layers.{i}.mlp.experts.{e}.{gate,up,down}_proj.weight (Qwen, OLMoE). */
+export function mlpExpertNames(layer: number): Pick<LayerWeightNames, 'router' | 'expertGate' | 'expertUp' | 'expertDown'> {
+  const p = `model.layers.${layer}.mlp`;
+  return {
+    router: `${p}.gate.weight`,
+    expertGate: (e) => `${p}.experts.${e}.gate_proj.weight`,
+    expertUp: (e) => `${p}.experts.${e}.up_proj.weight`,
+    expertDown: (e) => `${p}.experts.${e}.down_proj.weight`,
+  };
+}
+
+export function denseMlpNames(layer: number): Pick<LayerWeightNames, 'denseGate' | 'denseUp' | 'denseDown'> {
+  const p = `model.layers.${layer}.mlp`;
+  return { denseGate: `${p}.gate_proj.weight`, denseUp: `${p}.up_proj.weight`, denseDown: `${p}.down_proj.weight` };
+}

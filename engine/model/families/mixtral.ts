@@ -1,0 +1,36 @@
+import { attentionNames, commonSpec, standardGlobals, type FamilyDescriptor } from './family.ts';
+
+/** Mixtral: softmax over all experts → top-k → always renormalised. Experts are w1 (gate), w3 (up), w2 (down). */
+export const mixtral: FamilyDescriptor = {
+  name: 'Mixtral',
+  modelTypes: ['mixtral'],
+  routerRule: 'softmax → top-k → renormalise',
+  spec(c) {
+    const base = commonSpec(c);
+    return {
+      ...base,
+      family: 'mixtral',
+      attentionBias: false,
+      qkNorm: 'none',
+      numExperts: c.int('num_local_experts'),
+      topK: c.int('num_experts_per_tok'),
+      normTopkProb: true,
+      moeIntermediateSize: c.int('intermediate_size'),
+      denseIntermediateSize: 0,
+      sharedExpertIntermediateSize: 0,
+      sharedExpertGate: false,
+      moeLayers: new Array(base.numLayers).fill(true),
+    };
+  },
+  globalWeights: standardGlobals,
+  layerWeights(_spec, layer) {
+    const p = `model.layers.${layer}.block_sparse_moe`;
+    return {
+      ...attentionNames(layer),
+      router: `${p}.gate.weight`,
+      expertGate: (e) => `${p}.experts.${e}.w1.weight`,
+      expertUp: (e) => `${p}.experts.${e}.w3.weight`,
+      expertDown: (e) => `${p}.experts.${e}.w2.weight`,
+    };
+  },
+};

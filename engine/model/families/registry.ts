@@ -1,0 +1,19 @@
+import type { FamilyDescriptor } from './family.ts';
+import { mixtral } from './mixtral.ts';
+import { olmoe } from './olmoe.ts';
+import { qwen2Moe } from './qwen2-moe.ts';
+import { qwen3Moe } from './qwen3-moe.ts';
+
+export const FAMILIES: FamilyDescriptor[] = [mixtral, qwen2Moe, qwen3Moe, olmoe];
+
+export function supportedModelTypes(): string[] {
+  return FAMILIES.flatMap((f) => f.modelTypes);
+}
+
+export function familyFor(modelType: unknown, configFile: string): FamilyDescriptor {
+  const family = FAMILIES.find((f) => f.modelTypes.includes(String(modelType)));
+  if (!family) {
+    throw new Error(`${configFile}: model_type ${JSON.stringify(modelType)} is not supported; supported: ${supportedModelTypes().join(', ')}`);
+  }
+  return family;
+}

@@ -1,0 +1,126 @@
+import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
+import { GRAPH_IO, type BuildOptions } from '../model/onnx/build-graph.ts';
+import { ensureGraph } from '../model/onnx/graph-cache.ts';
+import { moeLayerIndices, type ModelSpec } from '../model/spec.ts';
+import { EMPTY_MASK, type ExpertMask } from '../steering/mask.ts';
+import { steeringTensors, type SteeringTensors } from '../steering/steering-tensors.ts';
+import { OrtSession, type HostTensor } from './ort-session.ts';
+
+export interface RunnerOptions {
+  threads?: number;
+  cacheDir?: string;
+  build?: BuildOptions;
+  onBuildProgress?: (done: number, total: number) => void;
+}
+
+/** Routing of the tokens of one step. L = MoE layers in decoder order, T = tokens, E = experts. */
+export interface StepRouting {
+  /** Decoder-layer index of each MoE layer. */
+  layers: number[];
+  tokens: number;
+  /** [L, T, E] */
+  routerLogits: Float32Array;
+  /** [L, T, k]; −1 where drop mode left a slot empty. */
+  selected: Int32Array;
+  /** [L, T, k]; 0 for empty slots. */
+  weights: Float32Array;
+}
+
+/** Keys and values of every decoder layer for the tokens processed so far. */
+export interface KvCache {
+  length: number;
+  keys: HostTensor[];
+  values: HostTensor[];
+}
+
+export interface StepResult {
+  /** [rows, vocab]: logits of the last `rows` positions of the step. */
+  logits: Float32Array;
+  rows: number;
+  routing: StepRouting | null;
+}
+
+/** One loaded checkpoint with its instrumented graph: runs steps over a KV cache under a steering mask. */
+export class ModelRunner {
+  readonly moeLayers: number[];
+
+  private constructor(readonly checkpoint: Checkpoint, private readonly session: OrtSession, readonly build: BuildOptions,
+    readonly fromCache: boolean) {
+    this.moeLayers = moeLayerIndices(checkpoint.spec);
+  }
+
+  static async open(dir: string, options: RunnerOptions = {}): Promise<ModelRunner> {
+    const checkpoint = openCheckpoint(dir);
+    const build = options.build ?? { routing: true, steering: true };
+    const graph = ensureGraph(checkpoint, build, options.cacheDir, options.onBuildProgress);
+    const session = await OrtSession.create(graph.modelPath, { threads: options.threads ?? 0 });
+    return new ModelRunner(checkpoint, session, build, graph.fromCache);
+  }
+
+  get spec(): ModelSpec {
+    return this.checkpoint.spec;
+  }
+
+  emptyCache(): KvCache {
+    const { numKvHeads, headDim, numLayers } = this.spec;
+    const empty = (): HostTensor => ({ type: 'float32', data: new Float32Array(0), dims: [numKvHeads, 0, headDim] });
+    return { length: 0, keys: Array.from({ length: numLayers }, empty), values: Array.from({ length: numLayers }, empty) };
+  }
+
+  /** Validates a mask against this model; the result is what `step` takes. */
+  steering(mask: ExpertMask = EMPTY_MASK, source?: string): SteeringTensors {
+    return steeringTensors(this.spec, mask, source);
+  }
+
+  /**
+   * Runs `ids` after the cached tokens and returns the cache extended by them. `logitRows` = how many of the last
+   * positions get logits (1 while generating; ids.length to score every position).
+   */
+  async step(cache: KvCache, ids: number[], steering: SteeringTensors, logitRows = 1): Promise<{ result: StepResult; cache: KvCache }> {
+    const spec = this.spec;
+    if (ids.length === 0) throw new Error('step needs at least one token');
+    if (cache.length + ids.length > spec.contextLength) {
+      throw new Error(`sequence of ${cache.length + ids.length} tokens exceeds the model's context of ${spec.contextLength} tokens`);
+    }
+    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= spec.vocabSize);
+    if (bad !== undefined) throw new Error(`token id ${bad} is outside the vocabulary (0…${spec.vocabSize - 1})`);
+    const rows = Math.min(Math.max(logitRows, 1), ids.length);
+    const feeds: Record<string, HostTensor> = {
+      [GRAPH_IO.inputIds]: { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [ids.length] },
+      [GRAPH_IO.positionIds]: { type: 'int64', data: BigInt64Array.from(ids, (_, i) => BigInt(cache.length + i)), dims: [ids.length] },
+      [GRAPH_IO.logitsFrom]: { type: 'int64', data: BigInt64Array.of(BigInt(ids.length - rows)), dims: [1] },
+    };
+    for (let i = 0; i < spec.numLayers; i++) {
+      feeds[GRAPH_IO.pastKey(i)] = cache.keys[i];
+      feeds[GRAPH_IO.pastValue(i)] = cache.values[i];
+    }
+    if (this.build.steering) {
+      const dims = [this.moeLayers.length, spec.numExperts];
+      feeds[GRAPH_IO.expertOff] = { type: 'bool', data: steering.off, dims };
+      feeds[GRAPH_IO.expertForced] = { type: 'bool', data: steering.forced, dims };
+      feeds[GRAPH_IO.steerDrop] = { type: 'bool', data: Uint8Array.of(steering.drop ? 1 : 0), dims: [1] };
+      feeds[GRAPH_IO.steerMax] = { type: 'bool', data: Uint8Array.of(steering.maxWeight ? 1 : 0), dims: [1] };
+    }
+    const out = await this.session.run(feeds);
+    const next: KvCache = {
+      length: cache.length + ids.length,
+      keys: Array.from({ length: spec.numLayers }, (_, i) => out[GRAPH_IO.presentKey(i)]),
+      values: Array.from({ length: spec.numLayers }, (_, i) => out[GRAPH_IO.presentValue(i)]),
+    };
+    let routing: StepRouting | null = null;
+    if (this.build.routing && this.moeLayers.length > 0) {
+      routing = {
+        layers: this.moeLayers,
+        tokens: ids.length,
+        routerLogits: out[GRAPH_IO.routerLogits].data as Float32Array,
+        selected: Int32Array.from(out[GRAPH_IO.selectedExperts].data as BigInt64Array, Number),
+        weights: out[GRAPH_IO.routingWeights].data as Float32Array,
+      };
+    }
+    return { result: { logits: out[GRAPH_IO.logits].data as Float32Array, rows, routing }, cache: next };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}

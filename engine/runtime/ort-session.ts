@@ -1,0 +1,63 @@
+import ort from 'onnxruntime-node';
+
+/** The one module that touches onnxruntime-node. Tensors cross its boundary as plain typed arrays with dims. */
+export type HostTensor =
+  | { type: 'float32'; data: Float32Array; dims: number[] }
+  | { type: 'int64'; data: BigInt64Array; dims: number[] }
+  | { type: 'bool'; data: Uint8Array; dims: number[] };
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets onnxruntime choose. */
+  threads: number;
+}
+
+export class OrtSession {
+  private constructor(private readonly session: ort.InferenceSession, readonly modelPath: string) {}
+
+  static async create(modelPath: string, options: SessionOptions): Promise<OrtSession> {
+    const session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: options.threads,
+      interOpNumThreads: 1,
+      // The arena keeps peak allocations for the session's life; off, memory follows the current step (DESIGN §3).
+      enableCpuMemArena: false,
+      graphOptimizationLevel: 'all',
+    });
+    return new OrtSession(session, modelPath);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Record<string, HostTensor>, outputs?: string[]): Promise<Record<string, HostTensor>> {
+    const missing = this.session.inputNames.filter((n) => !(n in feeds));
+    const unknown = Object.keys(feeds).filter((n) => !this.session.inputNames.includes(n));
+    if (missing.length || unknown.length) {
+      throw new Error(`${this.modelPath}: inputs do not match the graph (missing: ${missing.join(', ') || 'none'}; unexpected: ${unknown.join(', ') || 'none'})`);
+    }
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+    let result: ort.InferenceSession.OnnxValueMapType;
+    try {
+      result = outputs ? await this.session.run(ortFeeds, outputs) : await this.session.run(ortFeeds);
+    } catch (err) {
+      const described = Object.entries(feeds).map(([n, t]) => `${n}: ${t.type}[${t.dims.join(', ')}]`).join('; ');
+      throw new Error(`${this.modelPath}: onnxruntime failed (${(err as Error).message}); inputs were ${described}`);
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const [name, value] of Object.entries(result)) {
+      const t = value as ort.Tensor;
+      out[name] = { type: t.type as HostTensor['type'], data: t.data, dims: [...t.dims] } as HostTensor;
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,48 @@
+import { moeLayerIndices, type ModelSpec } from '../model/spec.ts';
+import type { ExpertMask } from './mask.ts';
+
+/** A mask laid out for the graph: row i of off/forced is the i-th MoE layer, [moeLayers × experts]. */
+export interface SteeringTensors {
+  off: Uint8Array;
+  forced: Uint8Array;
+  drop: boolean;
+  maxWeight: boolean;
+}
+
+/** Checks a mask against the model and lays it out; every problem is listed, with the entry it comes from. */
+export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mask'): SteeringTensors {
+  const moeLayers = moeLayerIndices(spec);
+  const E = spec.numExperts;
+  const off = new Uint8Array(moeLayers.length * E);
+  const forced = new Uint8Array(moeLayers.length * E);
+  const problems: string[] = [];
+  if (mask.mode !== 'backfill' && mask.mode !== 'drop') problems.push(`mode must be "backfill" or "drop", got ${JSON.stringify(mask.mode)}`);
+  if (mask.forceWeight !== 'natural' && mask.forceWeight !== 'max') problems.push(`forceWeight must be "natural" or "max", got ${JSON.stringify(mask.forceWeight)}`);
+  const seen = new Map<string, string>();
+  mask.entries.forEach((entry, i) => {
+    const where = `entries[${i}] (layer ${entry.layer}, expert ${entry.expert})`;
+    const row = moeLayers.indexOf(entry.layer);
+    if (!Number.isInteger(entry.layer) || row < 0) {
+      problems.push(`${where}: layer ${entry.layer} is not a MoE layer of this model (MoE layers: ${moeLayers.join(', ') || 'none'})`);
+      return;
+    }
+    if (!Number.isInteger(entry.expert) || entry.expert < 0 || entry.expert >= E) {
+      problems.push(`${where}: expert must be an integer in 0…${E - 1}`);
+      return;
+    }
+    if (entry.state !== 'off' && entry.state !== 'forced') {
+      problems.push(`${where}: state must be "off" or "forced", got ${JSON.stringify(entry.state)}`);
+      return;
+    }
+    const key = `${entry.layer}:${entry.expert}`;
+    if (seen.has(key) && seen.get(key) !== entry.state) problems.push(`${where}: listed as both ${seen.get(key)} and ${entry.state}`);
+    seen.set(key, entry.state);
+    (entry.state === 'off' ? off : forced)[row * E + entry.expert] = 1;
+  });
+  moeLayers.forEach((layer, row) => {
+    const count = forced.subarray(row * E, (row + 1) * E).reduce((a, b) => a + b, 0);
+    if (count > spec.topK) problems.push(`layer ${layer}: ${count} experts forced, but only ${spec.topK} are selected per token`);
+  });
+  if (problems.length) throw new Error(`${source} does not fit this model (${spec.modelType}, ${spec.numLayers} layers × ${E} experts, k=${spec.topK}): ${problems.join('; ')}`);
+  return { off, forced, drop: mask.mode === 'drop', maxWeight: mask.forceWeight === 'max' };
+}
