@@ -1,0 +1,86 @@
+import { loadTokenizer } from '../model/tokenizer.ts';
+import { generate } from '../runtime/generate.ts';
+import { ModelRunner, type StepRouting } from '../runtime/model-runner.ts';
+import { EMPTY_MASK } from '../steering/mask.ts';
+import { checkMaskFits, modelIdentity, readMaskFile, toExpertMask } from '../steering/mask-file.ts';
+
+export interface GenerateOptions {
+  model: string;
+  prompt: string;
+  chat?: boolean;
+  mask?: string;
+  maxTokens: number;
+  seed: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  stop?: string[];
+  threads: number;
+  json?: boolean;
+}
+
+/** Routing of token t of a step, per MoE layer: the experts it went to (best first) and their weights. */
+export function tokenRouting(r: StepRouting, t: number, k: number) {
+  return r.layers.map((layer, l) => {
+    const at = (l * r.tokens + t) * k;
+    const experts: number[] = [];
+    const weights: number[] = [];
+    for (let j = 0; j < k; j++) {
+      if (r.selected[at + j] < 0) continue;
+      experts.push(r.selected[at + j]);
+      weights.push(Number(r.weights[at + j].toFixed(6)));
+    }
+    return { layer, experts, weights };
+  });
+}
+
+export async function runGenerate(opts: GenerateOptions): Promise<void> {
+  const runner = await ModelRunner.open(opts.model, {
+    threads: opts.threads,
+    onBuildProgress: (done, total) => process.stderr.write(`\rbuilding graph: layer ${done}/${total}${done === total ? '\n' : ''}`),
+  });
+  try {
+    const tokenizer = await loadTokenizer(runner.checkpoint.dir, runner.checkpoint.config);
+    let mask = EMPTY_MASK;
+    if (opts.mask) {
+      const file = readMaskFile(opts.mask);
+      const { warnings } = checkMaskFits(file, modelIdentity(runner.spec, runner.checkpoint.contentHash), opts.mask);
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      mask = toExpertMask(file);
+      runner.steering(mask, opts.mask);
+    }
+    const text = opts.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: opts.prompt }], { addGenerationPrompt: true }) : opts.prompt;
+    const promptIds = tokenizer.encode(text, { addSpecialTokens: !opts.chat });
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    const k = runner.spec.topK;
+    for await (const event of generate(runner, tokenizer, promptIds, {
+      maxTokens: opts.maxTokens,
+      seed: opts.seed,
+      sampling: { temperature: opts.temperature, topK: opts.topK, topP: opts.topP },
+      mask,
+      eosTokenIds: tokenizer.eosTokenIds,
+      stopStrings: opts.stop ?? [],
+    }, abort.signal)) {
+      if (event.type === 'prompt') {
+        if (!opts.json) continue;
+        event.ids.forEach((id, t) => {
+          const routing = event.routing ? tokenRouting(event.routing, t, k) : null;
+          process.stdout.write(JSON.stringify({ type: 'prompt-token', index: t, id, text: tokenizer.decode([id]), routing }) + '\n');
+        });
+      } else if (event.type === 'token') {
+        if (opts.json) {
+          const routing = event.routing ? tokenRouting(event.routing, 0, k) : null;
+          process.stdout.write(JSON.stringify({ type: 'token', index: event.index, id: event.id, text: event.text, routing }) + '\n');
+        } else {
+          process.stdout.write(event.text);
+        }
+      } else {
+        if (opts.json) process.stdout.write(JSON.stringify({ type: 'done', reason: event.reason, tokens: event.ids.length, text: event.text }) + '\n');
+        else process.stdout.write(`\n[${event.reason}, ${event.ids.length} tokens]\n`);
+      }
+    }
+  } finally {
+    await runner.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { formatSummary, summarizeModel } from './inspect.ts';
+import { runGenerate } from './generate-command.ts';
+
+const program = new Command();
+program
+  .name('mote')
+  .description('MoTE Studio engine: inspect Mixture-of-Experts checkpoints, generate with routing capture and expert masks')
+  .showHelpAfterError();
+
+export function intArg(name: string, min = 0) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+export function floatArg(name: string, min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+program
+  .command('inspect')
+  .description('architecture, layers, experts, k, shared experts, parameter count and memory of a checkpoint folder')
+  .requiredOption('--model <dir>', 'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)')
+  .option('--json', 'print the summary as JSON')
+  .action((opts: { model: string; json?: boolean }) => {
+    const summary = summarizeModel(opts.model);
+    console.log(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  });
+
+program
+  .command('generate')
+  .description('generate text, streaming it as it is produced; with --json, one JSON line per token with its routing')
+  .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
+  .requiredOption('--prompt <text>', 'prompt text')
+  .option('--chat', "wrap the prompt as a user message in the checkpoint's chat template")
+  .option('--mask <file>', 'expert mask JSON (mote-mask format) to steer with')
+  .option('--max-tokens <n>', 'most tokens to generate', intArg('--max-tokens'), 128)
+  .option('--seed <s>', 'random seed: the same seed gives the same output', intArg('--seed'), 0)
+  .option('--temperature <t>', '0 = greedy', floatArg('--temperature', 0, 100), 0)
+  .option('--top-k <k>', 'sample from the k most likely tokens (0 = all)', intArg('--top-k'), 0)
+  .option('--top-p <p>', 'nucleus sampling threshold', floatArg('--top-p', 0.000001, 1), 1)
+  .option('--stop <text...>', 'stop when the output contains this text')
+  .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
+  .option('--json', 'one JSON line per prompt and generated token with its routing, then a summary line')
+  .action(runGenerate);
+
+program.parseAsync(process.argv).catch((err: Error) => {
+  console.error(`mote: ${err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,235 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ConfigReader } from './config-reader.ts';
+import { selectChatTemplate, type ChatMessage, type ChatTemplate } from './chat-template.ts';
+
+/**
+ * A checkpoint's tokenizer: tokenizer.json through @huggingface/tokenizers, chat template through
+ * @huggingface/jinja.
+ *
+ * Special tokens: `encode` adds what tokenizer.json's post-processor adds (e.g. Llama's BOS) unless
+ * `addSpecialTokens: false`. A chat-templated prompt already holds BOS when the model wants one, so encode
+ * the output of `applyChatTemplate` with `{ addSpecialTokens: false }`, or the model sees BOS twice.
+ */
+export interface TextTokenizer {
+  /** Token ids of `text`. addSpecialTokens defaults to true, as in transformers. */
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
+  /** Text of `ids`. Ids outside the vocabulary are skipped, as the Rust tokenizers library does. */
+  decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
+  /** Renders the checkpoint's chat template. Throws, naming the checkpoint, when it has none. */
+  applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
+  hasChatTemplate: boolean;
+  /** tokenizer_config.json's bos_token when that key is present (null included), else config.json's or
+   * generation_config.json's bos_token_id; null when none names one. */
+  bosTokenId: number | null;
+  /** Union of tokenizer_config.json's eos_token, config.json's and generation_config.json's eos_token_id. */
+  eosTokenIds: number[];
+  /** The token's vocabulary entry as stored in tokenizer.json (e.g. "Ġworld", "▁world", "<|im_end|>"). */
+  tokenText(id: number): string;
+  /** Detokenises generated ids one at a time; see StreamDecoder. */
+  createStreamDecoder(opts?: { skipSpecialTokens?: boolean }): StreamDecoder;
+}
+
+/** Text of the ids pushed so far equals decode() of them all: concatenate every push() and the final flush(). */
+export interface StreamDecoder {
+  /** New text to print; empty while the text could still change (a UTF-8 character split across tokens). */
+  push(id: number): string;
+  /** Whatever push() held back; call once generation ends. */
+  flush(): string;
+}
+
+export async function loadTokenizer(dir: string, config: Record<string, unknown>): Promise<TextTokenizer> {
+  const files = {
+    tokenizer: join(dir, 'tokenizer.json'),
+    tokenizerConfig: join(dir, 'tokenizer_config.json'),
+    generationConfig: join(dir, 'generation_config.json'),
+    config: join(dir, 'config.json'),
+    chatTemplate: join(dir, 'chat_template.jinja'),
+  };
+  const tokenizerJson = await readJsonObject(files.tokenizer);
+  if (tokenizerJson === null) throw new Error(`${files.tokenizer}: file not found; a checkpoint needs tokenizer.json`);
+  const tokenizerConfig = (await readJsonObject(files.tokenizerConfig)) ?? {};
+  const generationConfig = (await readJsonObject(files.generationConfig)) ?? {};
+
+  const cleansSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(tokenizerJson, {
+      ...tokenizerConfig,
+      // The library defaults to true when the key is absent; transformers has defaulted to false since 4.45.
+      clean_up_tokenization_spaces: cleansSpaces,
+      additional_special_tokens: tokenList(tokenizerConfig.additional_special_tokens, files.tokenizerConfig),
+    });
+  } catch (error) {
+    throw new Error(`${files.tokenizer}: cannot build a tokenizer from it: ${(error as Error).message}`);
+  }
+
+  const idOfToken = (content: string, file: string, key: string): number => {
+    const id = tokenizer.token_to_id(content);
+    if (id === undefined) throw new Error(`${file}: ${key} "${content}" is not a token in ${files.tokenizer}`);
+    return id;
+  };
+  const configs = [new ConfigReader(files.config, config), new ConfigReader(files.generationConfig, generationConfig)];
+  const configuredIds = (key: 'bos_token_id' | 'eos_token_id') => configs.flatMap((reader) => reader.tokenIds(key));
+
+  const eosToken = tokenContent(tokenizerConfig.eos_token, files.tokenizerConfig, 'eos_token');
+  const eosTokenIds = [
+    ...new Set([
+      ...(eosToken === null ? [] : [idOfToken(eosToken, files.tokenizerConfig, 'eos_token')]),
+      ...configuredIds('eos_token_id'),
+    ]),
+  ];
+  let bosTokenId: number | null;
+  if ('bos_token' in tokenizerConfig) {
+    const bosToken = tokenContent(tokenizerConfig.bos_token, files.tokenizerConfig, 'bos_token');
+    bosTokenId = bosToken === null ? null : idOfToken(bosToken, files.tokenizerConfig, 'bos_token');
+  } else {
+    bosTokenId = configuredIds('bos_token_id')[0] ?? null;
+  }
+
+  const tokenText = (id: number): string => {
+    const text = tokenizer.id_to_token(id);
+    if (text === undefined) throw new Error(`Token id ${id} is not in the vocabulary of ${files.tokenizer}`);
+    return text;
+  };
+  const decode = (ids: number[], skipSpecialTokens: boolean): string => {
+    const known = ids.filter((id) => tokenizer.id_to_token(id) !== undefined);
+    // The library throws on an empty list.
+    if (known.length === 0) return '';
+    return tokenizer.decode(known, { skip_special_tokens: skipSpecialTokens });
+  };
+
+  const chatTemplate = selectChatTemplate({
+    jinjaFile: { file: files.chatTemplate, text: await readOptionalText(files.chatTemplate) },
+    tokenizerConfig: { file: files.tokenizerConfig, json: tokenizerConfig },
+  });
+  const templateTokens = specialTokenVariables(tokenizerConfig, files.tokenizerConfig);
+  if (bosTokenId !== null) templateTokens.bos_token ??= tokenText(bosTokenId);
+  if (eosTokenIds.length > 0) templateTokens.eos_token ??= tokenText(eosTokenIds[0]);
+
+  return {
+    encode: (text, opts) => tokenizer.encode(text, { add_special_tokens: opts?.addSpecialTokens ?? true }).ids,
+    decode: (ids, opts) => decode(ids, opts?.skipSpecialTokens ?? false),
+    applyChatTemplate(messages, opts) {
+      return requireTemplate(chatTemplate, dir).render({
+        ...templateTokens,
+        messages,
+        add_generation_prompt: opts?.addGenerationPrompt ?? false,
+      });
+    },
+    hasChatTemplate: chatTemplate !== null,
+    bosTokenId,
+    eosTokenIds,
+    tokenText,
+    createStreamDecoder: (opts) =>
+      createStreamDecoder((ids) => decode(ids, opts?.skipSpecialTokens ?? false), cleansSpaces),
+  };
+}
+
+function requireTemplate(template: ChatTemplate | null, dir: string): ChatTemplate {
+  if (template === null) {
+    throw new Error(`${dir}: checkpoint has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json)`);
+  }
+  return template;
+}
+
+/** Text that transformers' clean_up_tokenization may still rewrite once more text follows (" ." → ".",
+ * " n't" → "n't", " 's" → "'s", ...). */
+const CLEANUP_MAY_CHANGE = / (?:'[rv]?|n'?)?$/;
+
+/**
+ * Decodes a window that starts one printed token back, so decoders that act at the start of the text (the
+ * SentencePiece leading-space strip) treat both decodes alike; what the window adds past the printed part is new.
+ */
+function createStreamDecoder(decode: (ids: number[]) => string, cleansSpaces: boolean): StreamDecoder {
+  const ids: number[] = [];
+  let windowStart = 0;
+  let printedEnd = 0;
+  const unprinted = () => {
+    const printed = decode(ids.slice(windowStart, printedEnd));
+    return decode(ids.slice(windowStart)).slice(printed.length);
+  };
+  const markPrinted = () => {
+    windowStart = printedEnd;
+    printedEnd = ids.length;
+  };
+  return {
+    push(id) {
+      ids.push(id);
+      const text = unprinted();
+      // U+FFFD at the end: the last token ends inside a multi-byte character.
+      if (text === '' || text.endsWith('\uFFFD') || (cleansSpaces && CLEANUP_MAY_CHANGE.test(text))) return '';
+      markPrinted();
+      return text;
+    },
+    flush() {
+      const text = unprinted();
+      markPrinted();
+      return text;
+    },
+  };
+}
+
+/** Template variables for every special token tokenizer_config.json names (bos_token, pad_token, ...). */
+function specialTokenVariables(tokenizerConfig: Record<string, unknown>, file: string): Record<string, unknown> {
+  const variables: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(tokenizerConfig)) {
+    const content = key.endsWith('_token') ? contentOf(value) : null;
+    if (content !== null) variables[key] = content;
+  }
+  variables.additional_special_tokens = tokenList(tokenizerConfig.additional_special_tokens, file);
+  return variables;
+}
+
+/** A special token as tokenizer_config.json writes it: a string or an AddedToken object {content, ...}. */
+function contentOf(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return null;
+}
+
+/** A special token that may also be absent or null; anything else is an error. */
+function tokenContent(value: unknown, file: string, key: string): string | null {
+  if (value === undefined || value === null) return null;
+  const content = contentOf(value);
+  if (content === null) throw new Error(`${file}: ${key} must be a string or an object with a string "content"`);
+  return content;
+}
+
+function tokenList(value: unknown, file: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new Error(`${file}: additional_special_tokens must be a list`);
+  return value.map((entry) => {
+    const content = contentOf(entry);
+    if (content === null) throw new Error(`${file}: additional_special_tokens holds ${JSON.stringify(entry)}, not a token`);
+    return content;
+  });
+}
+
+/** Parsed JSON object, or null when the file does not exist. */
+async function readJsonObject(file: string): Promise<Record<string, unknown> | null> {
+  const text = await readOptionalText(file);
+  if (text === null) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: malformed JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${file}: expected a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+async function readOptionalText(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${file}: cannot be read: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,67 @@
+/** The float dtypes of safetensors files that the test checkpoints use. Bytes are little-endian, as on disk. */
+export type FloatDtype = 'F32' | 'F16' | 'BF16';
+
+export const DTYPE_BYTES: Record<FloatDtype, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/** float32 values → the dtype's bytes, rounding to nearest, ties to even. */
+export function encodeFloats(values: Float32Array, dtype: FloatDtype): Uint8Array {
+  if (dtype === 'F32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const halves = new Uint16Array(values.length);
+  const convert = dtype === 'BF16' ? float32BitsToBfloat16 : float32BitsToFloat16;
+  for (let i = 0; i < bits.length; i++) halves[i] = convert(bits[i]);
+  return new Uint8Array(halves.buffer);
+}
+
+/** The dtype's bytes → float32 values (exact: both half formats widen without loss). */
+export function decodeFloats(bytes: Uint8Array, dtype: FloatDtype): Float32Array {
+  const aligned = bytes.slice();
+  if (dtype === 'F32') return new Float32Array(aligned.buffer);
+  const halves = new Uint16Array(aligned.buffer);
+  const values = new Float32Array(halves.length);
+  if (dtype === 'BF16') {
+    const bits = new Uint32Array(values.buffer);
+    for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;
+  } else {
+    for (let i = 0; i < halves.length; i++) values[i] = float16BitsToNumber(halves[i]);
+  }
+  return values;
+}
+
+function float32BitsToBfloat16(bits: number): number {
+  const isNaN = (bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0;
+  if (isNaN) return (bits >>> 16) | 0x40;
+  return (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16;
+}
+
+function float32BitsToFloat16(bits: number): number {
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00;
+  if (halfExponent <= 0) {
+    if (halfExponent < -10) return sign;
+    // Subnormal half: the value in units of 2^-24 is the 24-bit significand shifted right.
+    return sign | shiftRightRoundingToEven(mantissa | 0x800000, 14 - halfExponent);
+  }
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  return sign | shiftRightRoundingToEven((halfExponent << 23) | mantissa, 13);
+}
+
+function shiftRightRoundingToEven(value: number, shift: number): number {
+  const kept = value >>> shift;
+  const remainder = value & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  return remainder > halfway || (remainder === halfway && (kept & 1) === 1) ? kept + 1 : kept;
+}
+
+function float16BitsToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : Number.NaN;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
