@@ -57,7 +57,8 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
   try {
     tokenizer = new Tokenizer(tokenizerJson, {
       ...tokenizerConfig,
-      // The library defaults to true when the key is absent; transformers has defaulted to false since 4.45.
+      // Only an explicit true turns on the lossy clean-up (" ." → "."): the library defaults to true, transformers
+      // is moving to false (huggingface/transformers#31884).
       clean_up_tokenization_spaces: cleansSpaces,
       additional_special_tokens: tokenList(tokenizerConfig.additional_special_tokens, files.tokenizerConfig),
     });

@@ -123,8 +123,8 @@ describe('Qwen3 tokenizer (byte-level BPE)', async () => {
       'tokenizer_config.json': JSON.stringify({ ...tokenizerConfig, clean_up_tokenization_spaces: true }),
     });
     const cleaning = await loadTokenizer(dir, QWEN3_CONFIG);
-    const ids = cleaning.encode("Hello , world . I don 't know ! Is it n't ?");
-    assert.equal(cleaning.decode(ids), "Hello, world. I don't know! Isn't?");
+    const ids = cleaning.encode("Hello , world . I do n't know ! It 's fine , is n't it ? We 're sure");
+    assert.equal(cleaning.decode(ids), "Hello, world. I don't know! It's fine, isn't it? We're sure");
     assert.equal(streamText(cleaning, ids).text, cleaning.decode(ids));
   });
 });
