@@ -66,28 +66,10 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
     throw new Error(`${files.tokenizer}: cannot build a tokenizer from it: ${(error as Error).message}`);
   }
 
-  const idOfToken = (content: string, file: string, key: string): number => {
-    const id = tokenizer.token_to_id(content);
-    if (id === undefined) throw new Error(`${file}: ${key} "${content}" is not a token in ${files.tokenizer}`);
-    return id;
-  };
-  const configs = [new ConfigReader(files.config, config), new ConfigReader(files.generationConfig, generationConfig)];
-  const configuredIds = (key: 'bos_token_id' | 'eos_token_id') => configs.flatMap((reader) => reader.tokenIds(key));
-
-  const eosToken = tokenContent(tokenizerConfig.eos_token, files.tokenizerConfig, 'eos_token');
-  const eosTokenIds = [
-    ...new Set([
-      ...(eosToken === null ? [] : [idOfToken(eosToken, files.tokenizerConfig, 'eos_token')]),
-      ...configuredIds('eos_token_id'),
-    ]),
-  ];
-  let bosTokenId: number | null;
-  if ('bos_token' in tokenizerConfig) {
-    const bosToken = tokenContent(tokenizerConfig.bos_token, files.tokenizerConfig, 'bos_token');
-    bosTokenId = bosToken === null ? null : idOfToken(bosToken, files.tokenizerConfig, 'bos_token');
-  } else {
-    bosTokenId = configuredIds('bos_token_id')[0] ?? null;
-  }
+  const { bosTokenId, eosTokenIds } = specialTokenIds(tokenizer, tokenizerConfig, [
+    new ConfigReader(files.config, config),
+    new ConfigReader(files.generationConfig, generationConfig),
+  ], files);
 
   const tokenText = (id: number): string => {
     const text = tokenizer.id_to_token(id);
@@ -128,9 +110,36 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
   };
 }
 
+/** BOS and EOS as the checkpoint's files name them; see TextTokenizer for the precedence. */
+function specialTokenIds(
+  tokenizer: Tokenizer,
+  tokenizerConfig: Record<string, unknown>,
+  configs: ConfigReader[],
+  files: { tokenizer: string; tokenizerConfig: string },
+): { bosTokenId: number | null; eosTokenIds: number[] } {
+  const idOfToken = (key: 'bos_token' | 'eos_token'): number | null => {
+    const content = tokenContent(tokenizerConfig[key], files.tokenizerConfig, key);
+    if (content === null) return null;
+    const id = tokenizer.token_to_id(content);
+    if (id === undefined) {
+      throw new Error(`${files.tokenizerConfig}: ${key} "${content}" is not a token in ${files.tokenizer}`);
+    }
+    return id;
+  };
+  const configuredIds = (key: 'bos_token_id' | 'eos_token_id') => configs.flatMap((reader) => reader.tokenIds(key));
+
+  const eosFromTokenizer = idOfToken('eos_token');
+  const eosIds = [...(eosFromTokenizer === null ? [] : [eosFromTokenizer]), ...configuredIds('eos_token_id')];
+  const bosTokenId =
+    'bos_token' in tokenizerConfig ? idOfToken('bos_token') : (configuredIds('bos_token_id')[0] ?? null);
+  return { bosTokenId, eosTokenIds: [...new Set(eosIds)] };
+}
+
 function requireTemplate(template: ChatTemplate | null, dir: string): ChatTemplate {
   if (template === null) {
-    throw new Error(`${dir}: checkpoint has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json)`);
+    throw new Error(
+      `${dir}: checkpoint has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json)`,
+    );
   }
   return template;
 }
@@ -205,7 +214,9 @@ function tokenList(value: unknown, file: string): string[] {
   if (!Array.isArray(value)) throw new Error(`${file}: additional_special_tokens must be a list`);
   return value.map((entry) => {
     const content = contentOf(entry);
-    if (content === null) throw new Error(`${file}: additional_special_tokens holds ${JSON.stringify(entry)}, not a token`);
+    if (content === null) {
+      throw new Error(`${file}: additional_special_tokens holds ${JSON.stringify(entry)}, not a token`);
+    }
     return content;
   });
 }

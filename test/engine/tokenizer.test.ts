@@ -139,7 +139,10 @@ describe('Llama-2 package tokenizer (SentencePiece BPE with byte fallback)', asy
     assert.deepEqual(llama.encode('Hello world'), [1, 22557, 1526]);
     assert.deepEqual(llama.encode('Hello world', { addSpecialTokens: false }), [22557, 1526]);
     assert.deepEqual(llama.encode('The quick brown fox'), [1, 415, 2936, 9060, 285, 1142]);
-    assert.deepEqual(llama.encode('naïve café 🎉 你好'), [1, 1879, 28920, 333, 28345, 28705, 31862, 28705, 29383, 29530]);
+    assert.deepEqual(
+      llama.encode('naïve café 🎉 你好'),
+      [1, 1879, 28920, 333, 28345, 28705, 31862, 28705, 29383, 29530],
+    );
     assert.equal(llama.tokenText(22557), '▁Hello');
   });
 
