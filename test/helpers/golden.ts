@@ -1,0 +1,62 @@
+/** The shared reference checkpoints with expected outputs (/work/shared/golden, see its README.md). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExpertMask, ForceWeight, MaskEntry, OffMode } from '../../engine/steering/mask.ts';
+
+/** The golden folder sits beside this repository, in the shared workspace. */
+export const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/golden', import.meta.url));
+
+export interface GoldenRouting {
+  /** Decoder-layer index; dense layers are absent. */
+  layer: number;
+  router_logits: number[][];
+  /** Per token, forced experts first, then best first. */
+  selected: number[][];
+  weights: number[][];
+}
+
+export interface GoldenRun {
+  generated_ids: number[];
+  /** [generated + 1][vocab]: last-position logits after i generated tokens. */
+  step_logits: number[][];
+  /** Prompt plus all generated tokens but the last. */
+  routing_full_sequence: GoldenRouting[];
+}
+
+export interface GoldenSteeredRun extends GoldenRun {
+  mode: OffMode;
+  force_weight: ForceWeight;
+  mask: MaskEntry[];
+}
+
+export interface GoldenExpected extends GoldenRun {
+  family: string;
+  dtype: string;
+  prompt_ids: number[];
+  prompt_text: string;
+  /** [prompt length][vocab]. */
+  prefill_logits: number[][];
+  steered: GoldenSteeredRun[];
+}
+
+export interface GoldenCase {
+  name: string;
+  dir: string;
+  config: Record<string, unknown>;
+  expected: GoldenExpected;
+}
+
+export function goldenCaseNames(): string[] {
+  return (JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: string[] }).cases;
+}
+
+export function loadGoldenCase(name: string): GoldenCase {
+  const dir = path.join(GOLDEN_DIR, name);
+  const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  return { name, dir, config: readJson('config.json'), expected: readJson('expected.json') };
+}
+
+export function goldenMask(run: GoldenSteeredRun): ExpertMask {
+  return { mode: run.mode, forceWeight: run.force_weight, entries: run.mask };
+}
