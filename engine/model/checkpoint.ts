@@ -50,7 +50,6 @@ function validateSpec(spec: ModelSpec, configFile: string): void {
   const problems: string[] = [];
   if (spec.numHeads % spec.numKvHeads !== 0) problems.push(`num_attention_heads ${spec.numHeads} is not a multiple of num_key_value_heads ${spec.numKvHeads}`);
   if (!Number.isInteger(spec.headDim) || spec.headDim % 2 !== 0) problems.push(`head dimension ${spec.headDim} must be an even integer`);
-  if (spec.rope.dim % 2 !== 0 || spec.rope.dim > spec.headDim) problems.push(`rotary dimension ${spec.rope.dim} must be even and ≤ head_dim`);
   if (moeLayerIndices(spec).length > 0 && (spec.topK < 1 || spec.topK > spec.numExperts)) problems.push(`num_experts_per_tok ${spec.topK} must be between 1 and the number of experts ${spec.numExperts}`);
   if (problems.length) throw new Error(`${configFile}: ${problems.join('; ')}`);
 }

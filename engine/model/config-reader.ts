@@ -47,7 +47,7 @@ export class ConfigReader {
 
   rope(headDim: number): RopeSpec {
     const theta = this.num('rope_theta', 10000);
-    const dim = Math.round(headDim * this.num('partial_rotary_factor', 1));
+    const dim = headDim;
     const s = this.raw['rope_scaling'] as Record<string, unknown> | null | undefined;
     if (!s) return { theta, dim, scaling: { type: 'default' } };
     const type = (s['rope_type'] ?? s['type']) as string;

@@ -35,7 +35,7 @@ export interface ModelSpec {
 
 export interface RopeSpec {
   theta: number;
-  /** Rotary dimensions (the whole head unless partial_rotary_factor says otherwise). */
+  /** Rotary dimensions: the whole head in every supported family. */
   dim: number;
   scaling:
     | { type: 'default' }

@@ -48,7 +48,7 @@ describe('steering semantics on every family (16 experts, k = 4)', () => {
     for (const family of FAMILIES) {
       const dir = path.join(root, family);
       const experts = family === 'mixtral' ? { num_local_experts: E } : { num_experts: E };
-      writeTinyCheckpoint(dir, { family, seed: 7, config: { ...experts, num_experts_per_tok: K, num_hidden_layers: 2 } });
+      writeTinyCheckpoint(dir, { family, seed: 7, config: { ...experts, num_experts_per_tok: K } });
       runners.set(family, await openRunner(dir));
     }
   });
@@ -126,8 +126,9 @@ describe('steering semantics on every family (16 experts, k = 4)', () => {
     const fits = (entries: MaskEntry[]) => () => runner.steering({ mode: 'backfill', forceWeight: 'natural', entries }, 'my-mask.json');
     assert.throws(fits([{ layer: 9, expert: 0, state: 'off' }]), /my-mask\.json does not fit.*layer 9 is not a MoE layer/);
     assert.throws(fits([{ layer: 0, expert: E, state: 'off' }]), new RegExp(`expert must be an integer in 0…${E - 1}`));
-    const five = [0, 1, 2, 3, 4].map((expert) => ({ layer: 1, expert, state: 'forced' as const }));
-    assert.throws(fits(five), /layer 1: 5 experts forced, but only 4 are selected per token/);
+    assert.throws(fits([{ layer: 1, expert: 0, state: 'off' }]), /layer 1 is not a MoE layer of this model \(MoE layers: 0, 2\)/);
+    const five = [0, 1, 2, 3, 4].map((expert) => ({ layer: 2, expert, state: 'forced' as const }));
+    assert.throws(fits(five), /layer 2: 5 experts forced, but only 4 are selected per token/);
     assert.throws(fits([{ layer: 0, expert: 3, state: 'off' }, { layer: 0, expert: 3, state: 'forced' }]), /listed as both off and forced/);
   });
 });

@@ -86,18 +86,14 @@ function swigluMlp(ctx: Ctx, x: string, gate: string, up: string, down: string):
   return linear(ctx, act, down);
 }
 
-/** x [T, heads, dim]: rotate-half RoPE on the first rope.dim channels. */
+/** x [T, heads, head_dim]: rotate-half RoPE. */
 function applyRope(ctx: Ctx, x: string): string {
   const { g, spec } = ctx;
-  const rot = spec.rope.dim;
-  const half = rot / 2;
-  const slice = (from: number, to: number) => g.op1('Slice', [x, ctx.ints([from]), ctx.ints([to]), ctx.ints([-1])]);
-  const x1 = slice(0, half);
-  const x2 = slice(half, rot);
+  const half = spec.headDim / 2;
+  const x1 = g.op1('Slice', [x, ctx.ints([0]), ctx.ints([half]), ctx.ints([-1])]);
+  const x2 = g.op1('Slice', [x, ctx.ints([half]), ctx.ints([spec.headDim]), ctx.ints([-1])]);
   const rotated = g.op1('Concat', [g.op1('Neg', [x2]), x1], { axis: -1 });
-  const xr = rot === spec.headDim ? x : slice(0, rot);
-  const out = g.op1('Add', [g.op1('Mul', [xr, ctx.cos]), g.op1('Mul', [rotated, ctx.sin])]);
-  return rot === spec.headDim ? out : g.op1('Concat', [out, slice(rot, spec.headDim)], { axis: -1 });
+  return g.op1('Add', [g.op1('Mul', [x, ctx.cos]), g.op1('Mul', [rotated, ctx.sin])]);
 }
 
 function attention(ctx: Ctx, layer: number, x: string, names: LayerWeightNames): string {
@@ -305,7 +301,7 @@ export function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weights: W
     g.input(GRAPH_IO.steerMax, 'bool', [1]);
   }
 
-  // RoPE tables for this step's positions: [T, 1, rope_dim], broadcast over heads.
+  // RoPE tables for this step's positions: [T, 1, head_dim], broadcast over heads.
   const { invFreq, attentionFactor } = ropeParameters(spec.rope);
   const angles = g.op1('Mul', [g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), ctx.ints([1])]), g.constFloat(invFreq)]);
   const full = g.op1('Unsqueeze', [g.op1('Concat', [angles, angles], { axis: -1 }), ctx.ints([1])]);
