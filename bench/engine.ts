@@ -1,0 +1,157 @@
+/**
+ * Engine benchmark (issue: engine core §8). Prints figures; asserts nothing.
+ *   npm run bench -- [--threads N] [--keep DIR]
+ * Writes an OLMoE-shaped random checkpoint (hidden 2048, 16 heads × 128, 64 experts, k 8, expert width 1024,
+ * 4 layers, vocab 50304; BF16 on disk, float32 in the graph) and measures, in one run:
+ * - prefill tokens/s (128-token prompt) and decode tokens/s (64 greedy tokens), with routing outputs and steering
+ *   inputs, and without them (the plain graph), as a ratio;
+ * - ms per MoE layer (one fused MoE op, one token) beside the memory-bandwidth bound: active expert bytes per token
+ *   ÷ read bandwidth measured by onnxruntime summing a 1 GiB tensor.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { GraphBuilder, float } from '../engine/model/onnx/graph.ts';
+import { ModelRunner } from '../engine/runtime/model-runner.ts';
+import { OrtSession } from '../engine/runtime/ort-session.ts';
+import { argmax } from '../engine/runtime/sampling.ts';
+import { writeTinyCheckpoint } from '../test/helpers/checkpoints.ts';
+
+const { values: args } = parseArgs({ options: { threads: { type: 'string', default: '1' }, keep: { type: 'string' } } });
+const threads = Number(args.threads);
+const SHAPE = { hidden: 2048, heads: 16, headDim: 128, experts: 64, k: 8, expertWidth: 1024, layers: 4, vocab: 50304 };
+const PROMPT_TOKENS = 128;
+const DECODE_TOKENS = 64;
+const ROUNDS = 3;
+
+const work = args.keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mote-bench-'));
+const checkpointDir = path.join(work, 'olmoe-shaped');
+const cacheDir = path.join(work, 'cache');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function ensureCheckpoint(): void {
+  if (fs.existsSync(path.join(checkpointDir, 'config.json'))) return;
+  const t0 = performance.now();
+  writeTinyCheckpoint(checkpointDir, {
+    family: 'olmoe', seed: 3, dtype: 'BF16',
+    config: {
+      hidden_size: SHAPE.hidden, num_attention_heads: SHAPE.heads, num_key_value_heads: SHAPE.heads,
+      num_experts: SHAPE.experts, num_experts_per_tok: SHAPE.k, intermediate_size: SHAPE.expertWidth,
+      num_hidden_layers: SHAPE.layers, vocab_size: SHAPE.vocab, max_position_embeddings: 4096,
+    },
+  });
+  console.log(`wrote checkpoint in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${checkpointDir}`);
+}
+
+async function timeGeneration(runner: ModelRunner, prompt: number[]): Promise<{ prefill: number; decode: number }> {
+  const steering = runner.steering();
+  const t0 = performance.now();
+  let { result, cache } = await runner.step(runner.emptyCache(), prompt, steering, 1);
+  const t1 = performance.now();
+  for (let i = 0; i < DECODE_TOKENS; i++) {
+    ({ result, cache } = await runner.step(cache, [argmax(result.logits)], steering, 1));
+  }
+  const t2 = performance.now();
+  return { prefill: prompt.length / ((t1 - t0) / 1000), decode: DECODE_TOKENS / ((t2 - t1) / 1000) };
+}
+
+/** Read bandwidth as onnxruntime sees it: ReduceSum over a 1 GiB float tensor. */
+async function measureBandwidth(): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(work, 'bw-'));
+  const n = 256 * 1024 * 1024;
+  const g = new GraphBuilder(path.join(dir, 'data.bin'), 'data.bin');
+  const chunk = new Float32Array(16 * 1024 * 1024).fill(1);
+  const big = g.weight('big', [n], Array.from({ length: n / chunk.length }, () => chunk));
+  const x = g.input('x', 'float', [1]);
+  g.bindOutput(g.op1('Add', [g.op1('ReduceSum', [big], { keepdims: 0 }), x]), 'y', 'float', [1]);
+  fs.writeFileSync(path.join(dir, 'm.onnx'), g.finish('bandwidth'));
+  const session = await OrtSession.create(path.join(dir, 'm.onnx'), { threads });
+  const feeds = { x: { type: 'float32' as const, data: Float32Array.of(0), dims: [1] } };
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  await session.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return (n * 4) / (median(times) / 1000);
+}
+
+/** One fused MoE op at the benchmark shape, one token. */
+async function moeLayerMs(): Promise<number> {
+  const dir = fs.mkdtempSync(path.join(work, 'moe-'));
+  const { hidden: H, experts: E, expertWidth: I, k } = SHAPE;
+  const g = new GraphBuilder(path.join(dir, 'data.bin'), 'data.bin');
+  const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.02);
+  const fc1 = g.weight('fc1', [E, 2 * I, H], Array.from({ length: E }, () => fill(2 * I * H)));
+  const fc2 = g.weight('fc2', [E, H, I], Array.from({ length: E }, () => fill(H * I)));
+  const x = g.input('x', 'float', [1, H]);
+  const r = g.input('r', 'float', [1, E]);
+  const y = g.op1('MoE', [x, r, fc1, '', fc2], {
+    k, activation_type: 'swiglu', swiglu_fusion: 1, normalize_routing_weights: 1,
+    activation_alpha: float(1), activation_beta: float(0), swiglu_limit: float(Infinity),
+  }, 'com.microsoft');
+  g.bindOutput(y, 'y', 'float', [1, H]);
+  fs.writeFileSync(path.join(dir, 'm.onnx'), g.finish('moe'));
+  const session = await OrtSession.create(path.join(dir, 'm.onnx'), { threads });
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const feeds = {
+      x: { type: 'float32' as const, data: fill(H), dims: [1, H] },
+      r: { type: 'float32' as const, data: Float32Array.from({ length: E }, (_, e) => Math.sin(e * 7 + i)), dims: [1, E] },
+    };
+    const t0 = performance.now();
+    await session.run(feeds);
+    if (i >= 5) times.push(performance.now() - t0);
+  }
+  await session.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return median(times);
+}
+
+async function main(): Promise<void> {
+  console.log(`MoTE engine benchmark — ${os.cpus().length} cores, ${threads} thread(s), work folder ${work}`);
+  ensureCheckpoint();
+  const open = async (routing: boolean) => {
+    const t0 = performance.now();
+    const runner = await ModelRunner.open(checkpointDir, { threads, cacheDir, build: { routing, steering: routing } });
+    console.log(`${routing ? 'instrumented' : 'plain'} graph ${runner.fromCache ? 'loaded' : 'built and loaded'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return runner;
+  };
+  const instrumented = await open(true);
+  const plain = await open(false);
+  const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % SHAPE.vocab);
+  await timeGeneration(instrumented, prompt.slice(0, 8));
+  await timeGeneration(plain, prompt.slice(0, 8));
+  const runs = { instrumented: [] as { prefill: number; decode: number }[], plain: [] as { prefill: number; decode: number }[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs.instrumented.push(await timeGeneration(instrumented, prompt));
+    runs.plain.push(await timeGeneration(plain, prompt));
+  }
+  await instrumented.dispose();
+  await plain.dispose();
+  const fig = (rs: { prefill: number; decode: number }[]) => ({ prefill: median(rs.map((r) => r.prefill)), decode: median(rs.map((r) => r.decode)) });
+  const a = fig(runs.instrumented);
+  const b = fig(runs.plain);
+  console.log(`\nmedian of ${ROUNDS} rounds, prompt ${PROMPT_TOKENS} tokens, ${DECODE_TOKENS} decode tokens (float32):`);
+  console.log(`  with routing + steering   prefill ${a.prefill.toFixed(1)} tok/s   decode ${a.decode.toFixed(2)} tok/s`);
+  console.log(`  plain graph               prefill ${b.prefill.toFixed(1)} tok/s   decode ${b.decode.toFixed(2)} tok/s`);
+  console.log(`  ratio (instrumented/plain) prefill ${(a.prefill / b.prefill).toFixed(3)}   decode ${(a.decode / b.decode).toFixed(3)}   (target ≥ 0.97)`);
+
+  const bandwidth = await measureBandwidth();
+  const layerMs = await moeLayerMs();
+  const activeBytes = SHAPE.k * 3 * SHAPE.hidden * SHAPE.expertWidth * 4;
+  const boundMs = (activeBytes / bandwidth) * 1000;
+  console.log(`\nMoE layer, 1 token: ${layerMs.toFixed(2)} ms; bandwidth bound ${boundMs.toFixed(2)} ms ` +
+    `(${(activeBytes / 2 ** 20).toFixed(0)} MiB active experts ÷ ${(bandwidth / 1e9).toFixed(1)} GB/s measured) → ${((boundMs / layerMs) * 100).toFixed(0)} % of bound`);
+  if (!args.keep) fs.rmSync(work, { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { testCacheDir } from '../helpers/engine-run.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
+const expected = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'expected.json'), 'utf8'));
+
+function mote(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/mote.js'), ...args], {
+    encoding: 'utf8', env: { ...process.env, MOTE_CACHE_DIR: testCacheDir }, timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function writeMask(entries: unknown, model: Record<string, unknown> = {}, mode = 'backfill'): string {
+  const inspect = JSON.parse(mote('inspect', '--model', GOLDEN, '--json').stdout);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mote-mask-')), 'mask.json');
+  fs.writeFileSync(file, JSON.stringify({
+    format: 'mote-mask', version: 1,
+    model: { architecture: 'qwen2_moe', layers: 3, experts: 8, topK: 2, checkpoint: inspect.checkpoint, ...model },
+    mode, forceWeight: 'natural', entries,
+  }));
+  return file;
+}
+
+describe('mote CLI', () => {
+  it('--help tells the commands and their options', () => {
+    const top = mote('--help');
+    assert.equal(top.code, 0);
+    assert.match(top.stdout, /inspect/);
+    assert.match(top.stdout, /generate/);
+    const gen = mote('generate', '--help');
+    for (const flag of ['--model', '--prompt', '--chat', '--mask', '--max-tokens', '--seed', '--temperature', '--top-k', '--top-p', '--stop', '--json']) {
+      assert.ok(gen.stdout.includes(flag), `generate --help mentions ${flag}`);
+    }
+  });
+
+  it('inspect summarises architecture, layers, experts, k, shared experts, parameters and memory', () => {
+    const text = mote('inspect', '--model', GOLDEN);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /qwen2_moe \(Qwen2-MoE\)/);
+    assert.match(text.stdout, /3 \(2 MoE: 0, 2\)/);
+    assert.match(text.stdout, /8 per MoE layer, k = 2, plus 1 shared expert/);
+    const json = JSON.parse(mote('inspect', '--model', GOLDEN, '--json').stdout);
+    assert.equal(json.experts, 8);
+    assert.deepEqual(json.moeLayers, [0, 2]);
+    assert.ok(json.parameters > 40_000 && json.memoryBytes === json.parameters * 4);
+  });
+
+  it('generate --json writes a line per prompt and generated token with its routing', () => {
+    const r = mote('generate', '--model', GOLDEN, '--prompt', expected.prompt_text, '--max-tokens', '8', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const promptLines = lines.filter((l) => l.type === 'prompt-token');
+    const tokenLines = lines.filter((l) => l.type === 'token');
+    assert.deepEqual(promptLines.map((l) => l.id), expected.prompt_ids);
+    assert.deepEqual(tokenLines.map((l) => l.id), expected.generated_ids);
+    assert.deepEqual(promptLines[0].routing.map((r: { layer: number }) => r.layer), [0, 2]);
+    assert.deepEqual(promptLines[0].routing[0].experts, expected.routing_full_sequence[0].selected[0]);
+    assert.equal(lines.at(-1).type, 'done');
+    assert.equal(lines.at(-1).reason, 'max-tokens');
+  });
+
+  it('generate --mask steers: the golden backfill run', () => {
+    const steered = expected.steered.find((s: { mode: string }) => s.mode === 'backfill');
+    const r = mote('generate', '--model', GOLDEN, '--prompt', expected.prompt_text, '--max-tokens', '8', '--json', '--mask', writeMask(steered.mask));
+    assert.equal(r.code, 0, r.stderr);
+    const ids = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'token').map((l) => l.id);
+    assert.deepEqual(ids, steered.generated_ids);
+  });
+
+  it('a mask for another shape is refused, naming the file and what does not fit', () => {
+    const file = writeMask([], { experts: 64 });
+    const r = mote('generate', '--model', GOLDEN, '--prompt', 't5', '--mask', file);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(file), r.stderr);
+    assert.match(r.stderr, /made for 64 experts per layer, the model has 8/);
+    const forcing = writeMask([0, 1, 2].map((expert) => ({ layer: 2, expert, state: 'forced' })));
+    const r2 = mote('generate', '--model', GOLDEN, '--prompt', 't5', '--mask', forcing);
+    assert.equal(r2.code, 1);
+    assert.match(r2.stderr, /layer 2: 3 experts forced, but only 2 are selected per token/);
+  });
+
+  it('a malformed mask file and a missing model folder are clear errors', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mote-mask-')), 'bad.json');
+    fs.writeFileSync(file, '{"format": "mote-mask", "version": 1, "entries": [{"layer": "x"}]}');
+    const r = mote('generate', '--model', GOLDEN, '--prompt', 't5', '--mask', file);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.json: .*model: missing.*entries\[0\]\.layer: expected a non-negative integer/);
+    const missing = mote('inspect', '--model', '/nonexistent/model');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /mote: \/nonexistent\/model: not a checkpoint folder/);
+  });
+
+  it('bad option values are refused with the option named', () => {
+    const r = mote('generate', '--model', GOLDEN, '--prompt', 't5', '--max-tokens', 'many');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--max-tokens must be an integer/);
+  });
+});
