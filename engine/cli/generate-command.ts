@@ -1,8 +1,7 @@
-import { loadTokenizer } from '../model/tokenizer.ts';
 import { generate } from '../runtime/generate.ts';
-import { ModelRunner, type StepRouting } from '../runtime/model-runner.ts';
+import type { StepRouting } from '../runtime/model-runner.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
-import { checkMaskFits, modelIdentity, readMaskFile, toExpertMask } from '../steering/mask-file.ts';
+import { loadMaskFor, openModel } from './open-model.ts';
 
 export interface GenerateOptions {
   model: string;
@@ -35,20 +34,9 @@ export function tokenRouting(r: StepRouting, t: number, k: number) {
 }
 
 export async function runGenerate(opts: GenerateOptions): Promise<void> {
-  const runner = await ModelRunner.open(opts.model, {
-    threads: opts.threads,
-    onBuildProgress: (done, total) => process.stderr.write(`\rbuilding graph: layer ${done}/${total}${done === total ? '\n' : ''}`),
-  });
+  const { runner, tokenizer } = await openModel(opts.model, opts.threads);
   try {
-    const tokenizer = await loadTokenizer(runner.checkpoint.dir, runner.checkpoint.config);
-    let mask = EMPTY_MASK;
-    if (opts.mask) {
-      const file = readMaskFile(opts.mask);
-      const { warnings } = checkMaskFits(file, modelIdentity(runner.spec, runner.checkpoint.contentHash), opts.mask);
-      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      mask = toExpertMask(file);
-      runner.steering(mask, opts.mask);
-    }
+    const mask = opts.mask ? loadMaskFor(runner, opts.mask) : EMPTY_MASK;
     const text = opts.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: opts.prompt }], { addGenerationPrompt: true }) : opts.prompt;
     const promptIds = tokenizer.encode(text, { addSpecialTokens: !opts.chat });
     const abort = new AbortController();

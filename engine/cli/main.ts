@@ -1,28 +1,14 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { floatArg, intArg } from './arguments.ts';
 import { formatSummary, summarizeModel } from './inspect.ts';
 import { runGenerate } from './generate-command.ts';
+import { registerProbeCommands } from './probe-commands.ts';
 
 const program = new Command();
 program
   .name('mote')
   .description('MoTE Studio engine: inspect Mixture-of-Experts checkpoints, generate with routing capture and expert masks')
   .showHelpAfterError();
-
-export function intArg(name: string, min = 0) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
-    return n;
-  };
-}
-
-export function floatArg(name: string, min: number, max: number) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
-    return n;
-  };
-}
 
 program
   .command('inspect')
@@ -50,6 +36,8 @@ program
   .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
   .option('--json', 'one JSON line per prompt and generated token with its routing, then a summary line')
   .action(runGenerate);
+
+registerProbeCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`mote: ${err.message}`);

@@ -12,10 +12,16 @@ export interface ProbeClass {
   description?: string;
 }
 
-/** Labels an output: the first rule whose phrases or regexes match gives its label, else `otherwise`. */
+/**
+ * Labels an output: the first rule whose phrases (case-insensitive substrings) or regexes (JavaScript, flag i)
+ * match gives its label, else `otherwise`. Every label is a class of the set or listed in `labels`.
+ */
 export interface OutputClassifier {
   rules: { label: string; phrases?: string[]; regex?: string[] }[];
   otherwise: string;
+  /** Output labels that are not prompt classes, e.g. `refused`/`answered` for prompts classed
+   * `sensitive`/`neutral`. Declaring them keeps a misspelt label from silently becoming a new one. */
+  labels?: string[];
 }
 
 interface ProbeSetBase {
@@ -30,7 +36,8 @@ interface ProbeSetBase {
 
 export interface TemplateProbeSet extends ProbeSetBase {
   type: 'templates';
-  /** Templates with {slot} placeholders; `classes` limits a template to some classes (default all). */
+  /** Templates with {slot} placeholders (`{{` and `}}` are literal braces); `classes` limits a template to some
+   * classes (default all). Expansion order: engine/probes/expand.ts. */
   templates: { text: string; classes?: string[] }[];
   slots: Record<string, SlotValue[] | Record<string, SlotValue[]>>;
 }
@@ -51,7 +58,7 @@ export interface ProbePrompt {
   text: string;
   /** Teacher-forced response (paired sets). */
   response?: string;
-  /** Expected answer for benign-accuracy scoring. */
+  /** Expected answer for benign-accuracy scoring; when several slot values carry one, the last slot's in the text. */
   answer?: string;
   /** The template and slot values it came from (for display). */
   template?: string;

@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { evaluateMask, type ConditionResult, type EvaluationResult } from '../analysis/evaluate.ts';
+import { rankExperts, type RankMethod } from '../analysis/rank.ts';
+import { loadProbeSet } from '../probes/load-probe-set.ts';
+import { runProbes } from '../probes/run-probes.ts';
+import { openDatabase } from '../store/database.ts';
+import { defaultDatabaseFile } from '../store/default-location.ts';
+import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
+import { SPANS, type Span } from '../store/span-counts.ts';
+import { maskFile, modelIdentity } from '../steering/mask-file.ts';
+import { choiceArg, intArg } from './arguments.ts';
+import { loadMaskFor, openModel } from './open-model.ts';
+import { progressReporter } from './progress.ts';
+
+const dbOption = ['--db <file>', `SQLite file runs are recorded in (default ${defaultDatabaseFile()}; set MOTE_DATA_DIR to move it)`] as const;
+
+function openDb(file: string | undefined) {
+  const target = file ?? defaultDatabaseFile();
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  return openDatabase(target);
+}
+
+const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
+
+export function registerProbeCommands(program: Command): void {
+  const probe = program.command('probe').description('fTRI probe runs: record the routing of every prompt of a probe set');
+  probe
+    .command('run')
+    .description('run every prompt of a probe set, classify outputs and record tokens and routing; an interrupted run resumes where it stopped')
+    .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
+    .requiredOption('--set <file>', 'probe set (.json, .yaml)')
+    .option(...dbOption)
+    .option('--generate <n>', 'greedy tokens generated per prompt and classified (0 = prompt only)', intArg('--generate'), 0)
+    .option('--mask <file>', 'record under this expert mask')
+    .option('--record-logits', 'also store the full router logits of every token')
+    .option('--resume <id>', 'resume this run', intArg('--resume', 1))
+    .option('--new', 'start a new run even if an unfinished identical one exists')
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
+    .action(async (opts: { model: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean; threads: number }) => {
+      const set = loadProbeSet(opts.set);
+      const db = openDb(opts.db);
+      const { runner, tokenizer } = await openModel(opts.model, opts.threads);
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      try {
+        const mask = opts.mask ? loadMaskFor(runner, opts.mask) : undefined;
+        const report = progressReporter('probing');
+        const result = await runProbes(db, runner, tokenizer, {
+          set, setPath: path.resolve(opts.set), generateTokens: opts.generate, mask, recordLogits: opts.recordLogits,
+          resumeRunId: opts.resume, forceNew: opts.new, signal: abort.signal,
+          onProgress: (p) => report(p.done, p.total, p.prompt ? `${p.prompt.class}${p.prompt.label ? ` → ${p.prompt.label}` : ''}` : ''),
+        });
+        const resumed = result.resumedFrom ? ` (resumed after ${result.resumedFrom} recorded prompts)` : '';
+        console.log(`run ${result.runId}: ${result.status}, ${result.recorded} prompts recorded${resumed}`);
+        if (result.status === 'cancelled') process.exitCode = 130;
+      } finally {
+        await runner.dispose();
+        db.close();
+      }
+    });
+
+  const runs = program.command('runs').description('recorded probe runs');
+  runs
+    .command('list')
+    .description('every run in the database, newest first')
+    .option(...dbOption)
+    .option('--json', 'as JSON')
+    .action((opts: { db?: string; json?: boolean }) => {
+      const db = openDb(opts.db);
+      const all = listRuns(db).map((r) => ({ ...r, recorded: getPrompts(db, r.id).length }));
+      db.close();
+      if (opts.json) return console.log(JSON.stringify(all.map(({ set: _set, ...r }) => r), null, 2));
+      if (!all.length) return console.log('no runs yet: start one with `mote probe run --model DIR --set FILE`');
+      console.log(['id', 'status', 'prompts', 'set', 'model', 'created'].join('\t'));
+      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, `${r.model.architecture} ${r.modelHash.slice(0, 8)}`, r.createdAt].join('\t'));
+    });
+  runs
+    .command('show <id>')
+    .description("a run's settings, per-class totals and classified outputs")
+    .option(...dbOption)
+    .option('--json', 'as JSON')
+    .action((id: string, opts: { db?: string; json?: boolean }) => {
+      const db = openDb(opts.db);
+      const run = getRun(db, Number(id));
+      if (!run) throw new Error(`run ${id} does not exist in ${opts.db ?? defaultDatabaseFile()}`);
+      const prompts = getPrompts(db, run.id);
+      db.close();
+      if (opts.json) return console.log(JSON.stringify({ run, prompts }, null, 2));
+      console.log(`run ${run.id} — ${run.status}${run.error ? ` (${run.error})` : ''}`);
+      console.log(`model   ${run.modelDir} (${run.model.architecture}, ${run.modelHash})`);
+      console.log(`set     ${run.setId} (${run.setPath})`);
+      console.log(`prompts ${prompts.length}/${run.promptCount} recorded; generate ${run.generateTokens} tokens; mask ${run.mask ? `${run.mask.entries.length} entries` : 'none'}`);
+      for (const c of run.set.classes) {
+        const ofClass = prompts.filter((p) => p.class === c.id);
+        const labels = new Map<string, number>();
+        for (const p of ofClass) if (p.label) labels.set(p.label, (labels.get(p.label) ?? 0) + 1);
+        const answered = ofClass.filter((p) => p.correct !== null);
+        console.log(`  ${c.id}: ${ofClass.length} prompts` +
+          (labels.size ? `; labels ${[...labels].map(([l, n]) => `${l} ${n}`).join(', ')}` : '') +
+          (answered.length ? `; correct ${answered.filter((p) => p.correct).length}/${answered.length}` : ''));
+      }
+    });
+
+  program
+    .command('rank')
+    .description('rank experts by their association with a class (MoTE score or risk difference), with p-values')
+    .requiredOption('--run <id>', 'probe run', intArg('--run', 1))
+    .requiredOption('--target <class>', 'the behaviour class')
+    .option('--method <m>', 'mote (mean per-prompt map difference) or rd (risk difference of token rates)', choiceArg('--method', ['mote', 'rd'] as const), 'mote')
+    .option('--span <s>', 'tokens scored: prompt, response or last (prompt token)', choiceArg('--span', SPANS), 'prompt')
+    .option('--top <n>', 'experts listed (and written with --mask-out)', intArg('--top', 1), 10)
+    .option('--mask-out <file>', 'write the top experts as an "off" mask, in rank order')
+    .option(...dbOption)
+    .option('--json', 'as JSON')
+    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; maskOut?: string; db?: string; json?: boolean }) => {
+      const db = openDb(opts.db);
+      const run = getRun(db, opts.run);
+      const ranking = rankExperts(db, opts.run, opts.target, opts.method, opts.span);
+      db.close();
+      const top = ranking.scores.slice(0, opts.top);
+      if (opts.maskOut && run) {
+        const entries = top.map((s) => ({ layer: s.layer, expert: s.expert, state: 'off' as const }));
+        const file = maskFile({ mode: 'backfill', forceWeight: 'natural', entries }, run.model, `top ${opts.top} ${opts.method} experts for ${opts.target} (run ${run.id})`);
+        fs.writeFileSync(opts.maskOut, JSON.stringify(file, null, 2) + '\n');
+      }
+      if (opts.json) return console.log(JSON.stringify({ ...ranking, scores: top }, null, 2));
+      console.log(`run ${opts.run}, target ${opts.target} (${ranking.targetPrompts} prompts) vs others (${ranking.otherPrompts}), ${opts.method}, span ${opts.span}`);
+      console.log(['rank', 'layer', 'expert', 'score', 'rate target', 'rate other', 'p', 'q (BH)'].join('\t'));
+      top.forEach((s, i) => console.log([i + 1, s.layer, s.expert, s.score.toFixed(4), s.rateTarget.toFixed(3), s.rateOther.toFixed(3), s.p.toExponential(2), s.q.toExponential(2)].join('\t')));
+      if (opts.maskOut) console.error(`wrote ${opts.maskOut}`);
+    });
+
+  program
+    .command('eval')
+    .description('behaviour rate and benign accuracy with and without a mask, against random masks of the same size, with a dose-response and forcing')
+    .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
+    .requiredOption('--set <file>', 'evaluation probe set (with a classifier)')
+    .requiredOption('--mask <file>', 'expert mask; its entries in rank order')
+    .option('--random-control <k>', 'random masks of the same size', intArg('--random-control'), 5)
+    .option('--dose <n>', 'dose-response over the first 1…n mask entries (0 = skip)', intArg('--dose'), 0)
+    .option('--behaviour <label>', "classifier label counted as the behaviour (default: the classifier's first rule)")
+    .option('--target <class>', 'class the behaviour is expected on (default: the behaviour label if it is a class)')
+    .option('--max-tokens <n>', 'greedy tokens generated per prompt', intArg('--max-tokens', 1), 32)
+    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
+    .option(...dbOption)
+    .option('--json', 'as JSON')
+    .action(async (opts: { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; threads: number; db?: string; json?: boolean }) => {
+      const set = loadProbeSet(opts.set);
+      const db = openDb(opts.db);
+      const { runner, tokenizer } = await openModel(opts.model, opts.threads);
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      try {
+        const mask = loadMaskFor(runner, opts.mask);
+        const report = progressReporter('evaluating');
+        const result = await evaluateMask(runner, tokenizer, {
+          set, mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,
+          maxTokens: opts.maxTokens, signal: abort.signal, onProgress: (done, total, name) => report(done, total, name),
+        });
+        const id = saveEvaluation(db, { runId: null, modelHash: runner.checkpoint.contentHash, setId: set.id, mask, result: { ...result, model: modelIdentity(runner.spec, runner.checkpoint.contentHash) } });
+        if (opts.json) console.log(JSON.stringify({ evaluation: id, ...result }, null, 2));
+        else console.log(formatEvaluation(result, id));
+      } finally {
+        await runner.dispose();
+        db.close();
+      }
+    });
+}
+
+export function formatEvaluation(r: EvaluationResult, id: number): string {
+  const row = (c: ConditionResult) => [c.name.padEnd(18), String(c.entries).padStart(7), pct(c.behaviourRate).padStart(10), pct(c.benignAccuracy).padStart(10), pct(c.benignBehaviourRate).padStart(12)].join('  ');
+  const lines = [
+    `evaluation ${id}: set ${r.setId}; behaviour "${r.behaviour}" on class ${r.targetClass} (${r.targetPrompts} prompts), ${r.benignPrompts} benign prompts`,
+    ['condition'.padEnd(18), 'experts'.padStart(7), 'behaviour'.padStart(10), 'accuracy'.padStart(10), 'benign beh.'.padStart(12)].join('  '),
+    row(r.baseline),
+    row(r.masked),
+    ...r.randomControls.map(row),
+  ];
+  if (r.randomSummary) {
+    const s = r.randomSummary;
+    lines.push(`random masks: behaviour ${pct(s.behaviourMean)} ± ${pct(s.behaviourSd)}, accuracy ${pct(s.accuracyMean)} ± ${pct(s.accuracySd)}`);
+  }
+  const base = r.baseline.behaviourRate ?? 0;
+  if (base > 0) {
+    const cut = (v: number | null) => (v === null ? '—' : `${(((base - v) / base) * 100).toFixed(0)} %`);
+    lines.push(`relative cut in behaviour: mask ${cut(r.masked.behaviourRate)}, random ${cut(r.randomSummary?.behaviourMean ?? null)}`);
+  }
+  if (r.dose.length) lines.push('dose-response:', ...r.dose.map(row));
+  if (r.forced) lines.push(`forcing the mask's experts on benign prompts: behaviour ${pct(r.baseline.benignBehaviourRate)} → ${pct(r.forced.benignBehaviourRate)}`);
+  return lines.join('\n');
+}
