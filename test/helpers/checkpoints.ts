@@ -42,6 +42,7 @@ export function writeTinyCheckpoint(dir: string, options: TinyCheckpointOptions)
   const files = shardFiles(tensors, dtype, shards);
   const positions = new Map<string, { fd: number; position: number }>();
   const descriptors = files.map(({ file, specs }) => {
+    // Name order within a file, as the safetensors library lays out tensors of one dtype.
     const layout = safetensorsLayout([...specs].sort((a, b) => (a.name < b.name ? -1 : 1)));
     const fd = fs.openSync(path.join(dir, file), 'w');
     fs.writeSync(fd, layout.header, 0, layout.header.length, 0);
@@ -58,7 +59,7 @@ export function writeTinyCheckpoint(dir: string, options: TinyCheckpointOptions)
     descriptors.forEach((fd) => fs.closeSync(fd));
   }
 
-  if (shards > 1) writeShardIndex(dir, files, dtype);
+  if (shards > 1) writeShardIndex(dir, files);
   fs.writeFileSync(path.join(dir, 'config.json'), pythonJsonDumps(config, FLOAT_KEYS));
   if (options.tokenizer) copyGoldenTokenizer(dir, model.vocabSize);
   return { config };
@@ -227,6 +228,7 @@ function plannedTensors(model: ReferenceConfig, config: Record<string, unknown>)
 /** Splits tensors in module order into `shards` files of about equal size, named as save_pretrained names them. */
 function shardFiles(tensors: PlannedTensor[], dtype: FloatDtype, shards: number): { file: string; specs: TensorSpec[] }[] {
   const specs = tensors.map(({ name, shape }) => ({ name, shape, dtype }));
+  if (!(Number.isInteger(shards) && shards >= 1)) throw new Error(`shards must be a positive integer, got ${shards}`);
   if (shards === 1) return [{ file: 'model.safetensors', specs }];
   const total = specs.reduce((sum, spec) => sum + tensorByteLength(spec), 0);
   const groups: TensorSpec[][] = Array.from({ length: shards }, () => []);
@@ -240,13 +242,13 @@ function shardFiles(tensors: PlannedTensor[], dtype: FloatDtype, shards: number)
   return groups.map((group, i) => ({ file: `model-${String(i + 1).padStart(5, '0')}-of-${count}.safetensors`, specs: group }));
 }
 
-function writeShardIndex(dir: string, files: { file: string; specs: TensorSpec[] }[], dtype: FloatDtype): void {
+function writeShardIndex(dir: string, files: { file: string; specs: TensorSpec[] }[]): void {
   const weightMap: Record<string, string> = {};
   let totalSize = 0;
   for (const { file, specs } of files) {
     for (const spec of specs) {
       weightMap[spec.name] = file;
-      totalSize += tensorByteLength({ ...spec, dtype });
+      totalSize += tensorByteLength(spec);
     }
   }
   const index = { metadata: { total_size: totalSize }, weight_map: weightMap };
@@ -259,7 +261,7 @@ function streamTensor(fd: number, position: number, count: number, init: Init, d
   const chunk = new Float32Array(Math.min(count, CHUNK_ELEMENTS));
   for (let done = 0; done < count; done += chunk.length) {
     const values = chunk.subarray(0, Math.min(chunk.length, count - done));
-    for (let i = 0; i < values.length; i++) values[i] = init.mean + init.std * prng.normal();
+    prng.fillNormal(values, init.mean, init.std);
     const bytes = encodeFloats(values, dtype);
     fs.writeSync(fd, bytes, 0, bytes.length, position + done * DTYPE_BYTES[dtype]);
   }

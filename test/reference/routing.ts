@@ -19,7 +19,10 @@ export interface TokenRoute {
 }
 
 /** Splits a mask by MoE layer; entries on dense layers, unknown experts or with two states are input errors. */
-export function steeringByLayer(mask: ExpertMask | undefined, config: ReferenceConfig): Map<number, LayerSteering> {
+export function steeringByLayer(
+  mask: ExpertMask | undefined,
+  config: Pick<ReferenceConfig, 'moeLayers' | 'numExperts' | 'topK'>,
+): Map<number, LayerSteering> {
   const byLayer = new Map<number, LayerSteering>();
   for (const entry of mask?.entries ?? []) {
     if (!config.moeLayers.includes(entry.layer)) throw new Error(`mask entry on layer ${entry.layer}, not a MoE layer`);
