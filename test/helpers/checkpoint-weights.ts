@@ -67,7 +67,7 @@ function readHeader(file: string): Record<string, StoredTensor> {
     for (const [name, entry] of Object.entries(entries)) {
       if (name === '__metadata__') continue;
       const { dtype, shape, data_offsets } = entry as { dtype: FloatDtype; shape: number[]; data_offsets: number[] };
-      if (!(dtype in DTYPE_BYTES)) throw new Error(`${file}: ${name} has unsupported dtype ${dtype}`);
+      if (!Object.hasOwn(DTYPE_BYTES, dtype)) throw new Error(`${file}: ${name} has unsupported dtype ${dtype}`);
       const start = 8 + headerLength + data_offsets[0];
       const end = 8 + headerLength + data_offsets[1];
       if (end - start !== elementCount(shape) * DTYPE_BYTES[dtype] || end > fileSize) {

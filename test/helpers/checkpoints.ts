@@ -24,7 +24,10 @@ export interface TinyCheckpointOptions {
   dtype?: FloatDtype;
   /** More than 1: model-0000i-of-0000n.safetensors plus model.safetensors.index.json, as save_pretrained does. */
   shards?: number;
-  /** Keys merged over the family's tiny defaults (shapes follow them, e.g. hidden_size or num_experts). */
+  /**
+   * Keys merged over the family's tiny defaults; shapes follow them (hidden_size, num_experts, …). Mixtral and
+   * Qwen3-MoE state head_dim (8) explicitly: override it together with hidden_size / num_attention_heads.
+   */
   config?: Record<string, unknown>;
   /** Also write the golden cases' word-level tokenizer.json and tokenizer_config.json ("t2" … "t63"). */
   tokenizer?: boolean;
@@ -60,8 +63,9 @@ export function writeTinyCheckpoint(dir: string, options: TinyCheckpointOptions)
   }
 
   if (shards > 1) writeShardIndex(dir, files);
-  fs.writeFileSync(path.join(dir, 'config.json'), pythonJsonDumps(config, FLOAT_KEYS));
   if (options.tokenizer) copyGoldenTokenizer(dir, model.vocabSize);
+  // Written last, so a folder with a config.json holds a complete checkpoint.
+  fs.writeFileSync(path.join(dir, 'config.json'), pythonJsonDumps(config, FLOAT_KEYS));
   return { config };
 }
 
@@ -255,6 +259,7 @@ function writeShardIndex(dir: string, files: { file: string; specs: TensorSpec[]
   fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), pythonJsonDumps(index));
 }
 
+/** Values generated, converted and written at a time (4 MiB of float32). */
 const CHUNK_ELEMENTS = 1 << 20;
 
 function streamTensor(fd: number, position: number, count: number, init: Init, dtype: FloatDtype, prng: Prng): void {

@@ -10,7 +10,8 @@ export const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/golden', import
 export interface GoldenRouting {
   /** Decoder-layer index; dense layers are absent. */
   layer: number;
-  router_logits: number[][];
+  /** Present in unsteered runs only. */
+  router_logits?: number[][];
   /** Per token, forced experts first, then best first. */
   selected: number[][];
   weights: number[][];
@@ -20,7 +21,10 @@ export interface GoldenRun {
   generated_ids: number[];
   /** [generated + 1][vocab]: last-position logits after i generated tokens. */
   step_logits: number[][];
-  /** Prompt plus all generated tokens but the last. */
+  /**
+   * Prompt plus every generated token: prompt + 8 = 15 rows in every case, the sequence behind the last step logits
+   * (the README's "all generated tokens but the last" does not match the files).
+   */
   routing_full_sequence: GoldenRouting[];
 }
 

@@ -31,6 +31,8 @@ export interface ReferenceConfig {
   denseIntermediate: number;
   sharedExpertIntermediate: number;
   tieWordEmbeddings: boolean;
+  /** Attention window when one applies (Mixtral's sliding_window; Qwen's when use_sliding_window), else null. */
+  slidingWindow: number | null;
 }
 
 export function parseReferenceConfig(config: Record<string, unknown>): ReferenceConfig {
@@ -66,6 +68,9 @@ export function parseReferenceConfig(config: Record<string, unknown>): Reference
     denseIntermediate: num('intermediate_size'),
     sharedExpertIntermediate: family === 'qwen2_moe' ? num('shared_expert_intermediate_size') : 0,
     tieWordEmbeddings: config.tie_word_embeddings === true,
+    slidingWindow: family === 'mixtral' || (isQwen && config.use_sliding_window === true)
+      ? ((config.sliding_window as number | null | undefined) ?? null)
+      : null,
   };
 }
 

@@ -100,7 +100,7 @@ describe('reference forward pass on written tiny checkpoints', () => {
     });
   }
 
-  it('config overrides change the layout the reference reads: sparse step, tied embeddings, clip_qkv', () => {
+  it('config overrides: sparse step, tied embeddings, clip_qkv; a sliding window it would need is refused', () => {
     const qwen = path.join(root, 'qwen2-sparse-step');
     const qwenConfig = writeTinyCheckpoint(qwen, {
       family: 'qwen2_moe',
@@ -116,5 +116,9 @@ describe('reference forward pass on written tiny checkpoints', () => {
     const withClip = referenceForward(clipped, olmoeWeights, ids).logits;
     const withoutClip = referenceForward({ ...clipped, clip_qkv: null }, olmoeWeights, ids).logits;
     assert.ok(maxAbsDiff(withClip[4], [...withoutClip[4]]) > 1e-3, 'clip_qkv changes the output');
+
+    const mixtral = path.join(root, 'mixtral-window');
+    const windowed = writeTinyCheckpoint(mixtral, { family: 'mixtral', config: { sliding_window: 4 } }).config;
+    assert.throws(() => referenceForward(windowed, openCheckpointWeights(mixtral), ids), /sliding window of 4/);
   });
 });

@@ -42,6 +42,9 @@ export function referenceForward(
   mask?: ExpertMask,
 ): ReferenceForwardResult {
   const model = parseReferenceConfig(config);
+  if (model.slidingWindow !== null && ids.length > model.slidingWindow) {
+    throw new Error(`${ids.length} tokens exceed the sliding window of ${model.slidingWindow}, which the reference does not implement`);
+  }
   const steering = steeringByLayer(mask, model);
   const tensors = new WideWeights(weights);
   const embedding = tensors.matrix('model.embed_tokens');

@@ -24,14 +24,15 @@ export function steeringByLayer(
   config: Pick<ReferenceConfig, 'moeLayers' | 'numExperts' | 'topK'>,
 ): Map<number, LayerSteering> {
   const byLayer = new Map<number, LayerSteering>();
-  for (const entry of mask?.entries ?? []) {
+  if (!mask) return byLayer;
+  for (const entry of mask.entries) {
     if (!config.moeLayers.includes(entry.layer)) throw new Error(`mask entry on layer ${entry.layer}, not a MoE layer`);
     if (!(entry.expert >= 0 && entry.expert < config.numExperts)) {
       throw new Error(`mask entry for expert ${entry.expert} of ${config.numExperts}`);
     }
     let layer = byLayer.get(entry.layer);
     if (!layer) {
-      layer = { mode: mask!.mode, forceWeight: mask!.forceWeight, off: new Set(), forced: [] };
+      layer = { mode: mask.mode, forceWeight: mask.forceWeight, off: new Set(), forced: [] };
       byLayer.set(entry.layer, layer);
     }
     if (layer.off.has(entry.expert) || layer.forced.includes(entry.expert)) {
