@@ -1,0 +1,204 @@
+/**
+ * Data that crosses the engine boundary (Electron IPC, WebSocket, tests). Self-contained on purpose: the renderer
+ * type-checks against this file without Node or engine internals. Arrays of numbers are plain JSON arrays.
+ */
+
+export type ExpertState = 'normal' | 'off' | 'forced';
+export type OffMode = 'backfill' | 'drop';
+export type ForceWeight = 'natural' | 'max';
+export type Span = 'prompt' | 'response' | 'last';
+export type RankMethod = 'mote' | 'rd';
+
+export interface MaskEntry {
+  /** Decoder-layer index. */
+  layer: number;
+  expert: number;
+  state: 'off' | 'forced';
+}
+
+export interface ExpertMask {
+  mode: OffMode;
+  forceWeight: ForceWeight;
+  entries: MaskEntry[];
+}
+
+export interface ModelIdentity {
+  architecture: string;
+  layers: number;
+  experts: number;
+  topK: number;
+  checkpoint: string;
+}
+
+export interface ModelInfo {
+  folder: string;
+  /** True for the embedded demo model. */
+  demo: boolean;
+  architecture: string;
+  family: string;
+  routerRule: string;
+  layers: number;
+  /** Decoder-layer indices of the MoE layers; heatmap rows. */
+  moeLayers: number[];
+  experts: number;
+  topK: number;
+  normTopkProb: boolean;
+  sharedExperts: number;
+  hiddenSize: number;
+  vocabSize: number;
+  contextLength: number;
+  parameters: number;
+  activeParameters: number;
+  memoryBytes: number;
+  checkpoint: string;
+  hasChatTemplate: boolean;
+  identity: ModelIdentity;
+}
+
+export interface ProbeSetInfo {
+  file: string;
+  id: string;
+  title: string;
+  type: 'templates' | 'paired';
+  classes: string[];
+  promptCount: number;
+}
+
+export interface ProbeSetListingError {
+  file: string;
+  error: string;
+}
+
+export interface ProbePromptInfo {
+  index: number;
+  class: string;
+  text: string;
+  response?: string;
+  answer?: string;
+}
+
+export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
+
+export interface RunSummary {
+  id: number;
+  createdAt: string;
+  status: RunStatus;
+  error: string | null;
+  setId: string;
+  setPath: string;
+  classes: string[];
+  modelHash: string;
+  architecture: string;
+  promptCount: number;
+  recorded: number;
+  generateTokens: number;
+}
+
+export interface RecordedPrompt {
+  idx: number;
+  class: string;
+  text: string;
+  outputText: string;
+  label: string | null;
+  correct: boolean | null;
+}
+
+/** Activation maps of one run over one span, rows = MoE layers, columns = experts, row-major [layers × experts]. */
+export interface Heatmap {
+  runId: number;
+  span: Span;
+  layers: number[];
+  experts: number;
+  classes: {
+    class: string;
+    tokens: number;
+    prompts: number;
+    /** Token-level activation rate: span tokens routed to the expert ÷ span tokens. */
+    rate: number[];
+    /** Mean per-prompt activation share (the MoTE map). */
+    mean: number[];
+  }[];
+}
+
+export interface ExpertScore {
+  layer: number;
+  expert: number;
+  score: number;
+  rateTarget: number;
+  rateOther: number;
+  meanTarget: number;
+  meanOther: number;
+  p: number;
+  q: number;
+}
+
+export interface Ranking {
+  runId: number;
+  target: string;
+  method: RankMethod;
+  span: Span;
+  layers: number[];
+  experts: number;
+  targetPrompts: number;
+  otherPrompts: number;
+  /** Every (layer, expert), best first. */
+  scores: ExpertScore[];
+}
+
+/** A prompt whose tokens were routed to one expert: its tokens as text and which of them went there. */
+export interface PromptHit {
+  idx: number;
+  class: string;
+  tokens: string[];
+  promptTokens: number;
+  positions: number[];
+}
+
+/** Routing of one recorded prompt, token-major: selected/weights [tokens × layers × k], −1 = dropped slot. */
+export interface PromptRoutingView {
+  idx: number;
+  class: string;
+  tokens: string[];
+  promptTokens: number;
+  layers: number[];
+  k: number;
+  selected: number[];
+  weights: number[];
+}
+
+/** One token's routing per MoE layer: experts best first with their mixing weights. */
+export interface TokenRouting {
+  layer: number;
+  experts: number[];
+  weights: number[];
+}
+
+export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'context' | 'cancelled';
+
+export interface GenerationResult {
+  text: string;
+  ids: number[];
+  reason: StopReason;
+}
+
+export interface ConditionResult {
+  name: string;
+  entries: number;
+  behaviourRate: number | null;
+  benignAccuracy: number | null;
+  benignBehaviourRate: number | null;
+}
+
+export interface EvaluationResult {
+  setId: string;
+  behaviour: string;
+  targetClass: string;
+  targetPrompts: number;
+  benignPrompts: number;
+  baseline: ConditionResult;
+  masked: ConditionResult;
+  randomControls: ConditionResult[];
+  randomSummary: { behaviourMean: number; behaviourSd: number; accuracyMean: number | null; accuracySd: number | null } | null;
+  dose: ConditionResult[];
+  forced: ConditionResult | null;
+}
