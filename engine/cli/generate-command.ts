@@ -1,5 +1,5 @@
 import { generate } from '../runtime/generate.ts';
-import type { StepRouting } from '../runtime/model-runner.ts';
+import { tokenRouting } from '../runtime/token-routing.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
 import { loadMaskFor, openModel } from './open-model.ts';
 
@@ -16,21 +16,6 @@ export interface GenerateOptions {
   stop?: string[];
   threads: number;
   json?: boolean;
-}
-
-/** Routing of token t of a step, per MoE layer: the experts it went to (best first) and their weights. */
-export function tokenRouting(r: StepRouting, t: number, k: number) {
-  return r.layers.map((layer, l) => {
-    const at = (l * r.tokens + t) * k;
-    const experts: number[] = [];
-    const weights: number[] = [];
-    for (let j = 0; j < k; j++) {
-      if (r.selected[at + j] < 0) continue;
-      experts.push(r.selected[at + j]);
-      weights.push(Number(r.weights[at + j].toFixed(6)));
-    }
-    return { layer, experts, weights };
-  });
 }
 
 export async function runGenerate(opts: GenerateOptions): Promise<void> {

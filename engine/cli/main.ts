@@ -3,6 +3,7 @@ import { floatArg, intArg } from './arguments.ts';
 import { formatSummary, summarizeModel } from './inspect.ts';
 import { runGenerate } from './generate-command.ts';
 import { registerProbeCommands } from './probe-commands.ts';
+import { registerServeCommand } from './serve-command.ts';
 
 const program = new Command();
 program
@@ -38,6 +39,7 @@ program
   .action(runGenerate);
 
 registerProbeCommands(program);
+registerServeCommand(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`mote: ${err.message}`);

@@ -1,0 +1,367 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { evaluateMask } from '../analysis/evaluate.ts';
+import { rankExperts } from '../analysis/rank.ts';
+import { summarizeModel, type ModelSummary } from '../cli/inspect.ts';
+import { readJsonFile } from '../model/checkpoint.ts';
+import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
+import { expandProbeSet } from '../probes/expand.ts';
+import { listProbeSets } from '../probes/list-probe-sets.ts';
+import { loadProbeSet } from '../probes/load-probe-set.ts';
+import { runProbes } from '../probes/run-probes.ts';
+import type { EngineEvents, EventName } from '../protocol/events.ts';
+import { clientMessageSchema, type EngineMessage, type ProtocolError } from '../protocol/messages.ts';
+import { methodParams, type Method, type MethodParams, type MethodResult } from '../protocol/methods.ts';
+import type { GenerationResult, ModelInfo } from '../protocol/types.ts';
+import { generate } from '../runtime/generate.ts';
+import { ModelRunner } from '../runtime/model-runner.ts';
+import { tokenRouting } from '../runtime/token-routing.ts';
+import { exportMask, importMask } from '../steering/mask-exchange.ts';
+import { modelIdentity } from '../steering/mask-file.ts';
+import type { MaskTarget } from '../steering/mask-fit.ts';
+import { openDatabase, type WritableDB } from '../store/database.ts';
+import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
+import { runBundle } from './bundle.ts';
+import { ExclusiveQueue } from './exclusive-queue.ts';
+import { cancelled, HostError } from './host-error.ts';
+import { modelInfo } from './model-info.ts';
+import { expertPrompts, heatmap, promptRoutingView, rankingCsv, recordedPrompt, runSummary, type TokenTexts } from './run-views.ts';
+
+export interface EngineHostOptions {
+  /** Checkpoint folder `model.open` loads when it names none. */
+  demoModelDir: string;
+  /** Folder `probes.list` lists; relative probe-set paths in requests resolve against it. */
+  probesDir: string;
+  /** SQLite file of probe runs and evaluations, created on first use. */
+  dbFile: string;
+  /** Graph cache (default: the engine's, $MOTE_CACHE_DIR or ~/.cache/mote-studio). */
+  cacheDir?: string;
+  /** onnxruntime intra-op threads (0 = automatic). */
+  threads?: number;
+}
+
+/** Where replies and events for one client go (one per connection or IPC channel). */
+export type Emit = (message: EngineMessage) => void;
+
+interface LoadedModel {
+  runner: ModelRunner;
+  tokenizer: TextTokenizer;
+  info: ModelInfo;
+}
+
+interface Job {
+  id: number;
+  signal: AbortSignal;
+  event<E extends EventName>(name: E, data: EngineEvents[E]): void;
+}
+
+type Handlers = { [M in Method]: (params: MethodParams<M>, job: Job) => Promise<MethodResult<M>> };
+
+/** Jobs that drive the loaded model: they run one at a time, and opening another model cancels them. */
+const MODEL_JOBS: ReadonlySet<Method> = new Set<Method>(['model.open', 'probes.run', 'generate', 'evaluate']);
+
+const [requestSchema, cancelSchema] = clientMessageSchema.options;
+
+/**
+ * The engine behind every transport (Electron IPC, WebSocket, tests): validates each incoming message, runs the
+ * method and replies `{id, ok, result | error}`; long jobs stream events tagged with the request id and stop on
+ * `{cancel: id}`. It never throws from `handle`. A message that is not a valid request and carries no usable id
+ * is answered with id -1.
+ */
+export class EngineHost {
+  private model: LoadedModel | null = null;
+  private database: WritableDB | null = null;
+  private readonly queue = new ExclusiveQueue();
+  /** Running requests per client, so request ids of two clients never collide. */
+  private readonly jobs = new Map<Emit, Map<number, { controller: AbortController; method: Method }>>();
+  /** Tokenizers of recorded runs' checkpoints, by folder. */
+  private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
+  private closing = false;
+
+  constructor(private readonly options: EngineHostOptions) {}
+
+  /** Handles one message as received over a text transport (JSON). */
+  handleText(text: string, emit: Emit): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch (err) {
+      deliver(emit, { id: -1, ok: false, error: { code: 'bad-request', message: `not valid JSON: ${(err as Error).message}` } });
+      return;
+    }
+    this.handle(message, emit);
+  }
+
+  handle(message: unknown, emit: Emit): void {
+    const send = (reply: EngineMessage) => deliver(emit, reply);
+    const fail = (id: number, code: ProtocolError['code'], text: string) => send({ id, ok: false, error: { code, message: text } });
+    const parsed = parseClientMessage(message);
+    if ('problem' in parsed) return fail(parsed.id, 'bad-request', parsed.problem);
+    if ('cancel' in parsed) {
+      this.jobs.get(emit)?.get(parsed.cancel)?.controller.abort();
+      return;
+    }
+    const { id, method } = parsed;
+    if (!Object.hasOwn(methodParams, method)) return fail(id, 'unknown-method', `unknown method ${JSON.stringify(method)} (methods: ${Object.keys(methodParams).join(', ')})`);
+    const params = methodParams[method as Method].safeParse(parsed.params);
+    if (!params.success) return fail(id, 'bad-request', `invalid params for ${method}: ${describeIssues(params.error.issues, 'params')}`);
+    if (this.closing) return fail(id, 'failed', 'the engine is shutting down');
+    const running = this.jobs.get(emit) ?? new Map();
+    if (running.has(id)) return fail(id, 'bad-request', `request id ${id} is already in use by a running ${running.get(id)!.method} request`);
+    this.jobs.set(emit, running);
+
+    const controller = new AbortController();
+    running.set(id, { controller, method: method as Method });
+    if (method === 'model.open') this.cancelModelJobs(controller);
+    const job: Job = { id, signal: controller.signal, event: (name, data) => send({ event: name, id, data }) };
+    const settle = (reply: EngineMessage) => {
+      running.delete(id);
+      if (running.size === 0 && this.jobs.get(emit) === running) this.jobs.delete(emit);
+      send(reply);
+    };
+    const handler = this.handlers[method as Method] as (p: unknown, j: Job) => Promise<MethodResult<Method>>;
+    // The handler runs in a microtask, so a handler that throws synchronously still becomes an error reply.
+    Promise.resolve().then(() => handler(params.data, job)).then(
+      (result) => settle({ id, ok: true, result }),
+      (err: unknown) => settle({ id, ok: false, error: protocolError(err, controller.signal) }),
+    );
+  }
+
+  /** Cancels every job a client started; call when its connection closes. */
+  cancelJobsOf(emit: Emit): void {
+    for (const { controller } of this.jobs.get(emit)?.values() ?? []) controller.abort();
+  }
+
+  /** Cancels all jobs, waits for them, and releases the model and the database. */
+  async dispose(): Promise<void> {
+    this.closing = true;
+    for (const running of this.jobs.values()) for (const { controller } of running.values()) controller.abort();
+    await this.queue.idle();
+    await this.unloadModel();
+    this.database?.close();
+    this.database = null;
+  }
+
+  private readonly handlers: Handlers = {
+    'model.current': async () => this.model?.info ?? null,
+    'model.open': (p, job) => this.exclusive(job, () => this.openModel(p.dir, job)),
+    'probes.list': async () => listProbeSets(this.options.probesDir),
+    'probes.expand': async (p) => {
+      const file = this.probeFile(p.file);
+      const set = loadProbeSet(file);
+      const prompts = expandProbeSet(set).map(({ template: _template, slots: _slots, ...prompt }) => prompt);
+      return { set: { file, id: set.id, title: set.title, type: set.type, classes: set.classes.map((c) => c.id), promptCount: prompts.length }, prompts };
+    },
+    'probes.run': (p, job) => this.exclusive(job, () => this.runProbeSet(p, job)),
+    'runs.list': async () => listRuns(this.db).map((run) => runSummary(this.db, run)),
+    'runs.get': async (p) => ({ run: runSummary(this.db, this.findRun(p.runId)), prompts: getPrompts(this.db, p.runId).map(recordedPrompt) }),
+    'runs.heatmap': async (p) => heatmap(this.db, this.findRun(p.runId), p.span),
+    'runs.rank': async (p) => {
+      this.findRun(p.runId);
+      return rankExperts(this.db, p.runId, p.target, p.method, p.span);
+    },
+    'runs.expertPrompts': async (p) => {
+      const run = this.findRun(p.runId);
+      if (!run.moeLayers.includes(p.layer)) throw new HostError('bad-request', `layer ${p.layer} is not a MoE layer of run ${run.id} (MoE layers: ${run.moeLayers.join(', ')})`);
+      if (p.expert >= run.numExperts) throw new HostError('bad-request', `expert ${p.expert} is out of range: run ${run.id} has ${run.numExperts} experts per layer`);
+      return expertPrompts(this.db, run, p.layer, p.expert, p.span, await this.tokenTexts(run));
+    },
+    'runs.promptRouting': async (p) => {
+      const run = this.findRun(p.runId);
+      const view = promptRoutingView(this.db, run, p.idx, await this.tokenTexts(run));
+      if (!view) throw new HostError('not-found', `run ${run.id} has no recorded prompt ${p.idx}`);
+      return view;
+    },
+    generate: (p, job) => this.exclusive(job, () => this.generate(p, job)),
+    evaluate: (p, job) => this.exclusive(job, async () => {
+      const { runner, tokenizer, info } = this.loaded();
+      const set = loadProbeSet(this.probeFile(p.file));
+      const result = await evaluateMask(runner, tokenizer, {
+        set, mask: p.mask, behaviour: p.behaviour, targetClass: p.targetClass, randomControls: p.randomControls, dose: p.dose,
+        maxTokens: p.maxTokens, signal: job.signal, onProgress: (done, total, condition) => job.event('evaluate.progress', { done, total, condition }),
+      });
+      const evaluationId = saveEvaluation(this.db, { runId: null, modelHash: info.checkpoint, setId: set.id, mask: p.mask, result: { ...result, model: info.identity } });
+      return { ...result, evaluationId };
+    }),
+    'mask.export': async (p) => exportMask(p.mask, p.format, this.maskTarget(), p.name),
+    'mask.import': async (p) => importMask(p.json, p.source ?? 'the imported mask', this.maskTarget()),
+    'rankings.csv': async (p) => {
+      this.findRun(p.runId);
+      const ranking = rankExperts(this.db, p.runId, p.target, p.method, p.span);
+      return { csv: rankingCsv(ranking), fileName: `run-${p.runId}-${p.target}-${p.method}-${p.span}.csv`.replace(/[^\p{L}\p{N}._-]+/gu, '-') };
+    },
+    'bundle.export': async (p) => {
+      const { info } = this.loaded();
+      const run = p.runId === undefined ? undefined : this.findRun(p.runId);
+      return runBundle({ model: info.identity, run, mask: p.mask, seed: p.seed, outputs: p.outputs });
+    },
+  };
+
+  /**
+   * Loads a checkpoint (the demo model without `dir`). The folder is checked before the current model is let go;
+   * the current one is disposed before the new one is built, so two large models are never held at once.
+   */
+  private async openModel(dir: string | undefined, job: Job): Promise<ModelInfo> {
+    const folder = path.resolve(dir ?? this.options.demoModelDir);
+    let summary: ModelSummary;
+    try {
+      summary = summarizeModel(folder);
+    } catch (err) {
+      throw dir === undefined ? new Error(`the demo model cannot be opened: ${(err as Error).message}`) : err;
+    }
+    if (this.model && this.model.info.folder === summary.folder && this.model.info.checkpoint === summary.checkpoint) return this.model.info;
+    await this.unloadModel();
+    // ensureGraph builds synchronously: progress events are written as it goes, but a cancel is only seen after.
+    const runner = await ModelRunner.open(folder, {
+      threads: this.options.threads, cacheDir: this.options.cacheDir,
+      onBuildProgress: (done, total) => job.event('build.progress', { done, total }),
+    });
+    try {
+      const tokenizer = await loadTokenizer(runner.checkpoint.dir, runner.checkpoint.config);
+      if (job.signal.aborted) throw cancelled();
+      const identity = modelIdentity(runner.spec, runner.checkpoint.contentHash);
+      const demo = folder === path.resolve(this.options.demoModelDir);
+      this.model = { runner, tokenizer, info: modelInfo(summary, identity, tokenizer.hasChatTemplate, demo) };
+      return this.model.info;
+    } catch (err) {
+      await runner.dispose();
+      throw err;
+    }
+  }
+
+  private async runProbeSet(p: MethodParams<'probes.run'>, job: Job): Promise<MethodResult<'probes.run'>> {
+    const { runner, tokenizer } = this.loaded();
+    const file = this.probeFile(p.file);
+    const set = loadProbeSet(file);
+    let runId: number | undefined;
+    try {
+      const result = await runProbes(this.db, runner, tokenizer, {
+        set, setPath: file, generateTokens: p.generateTokens, resumeRunId: p.resumeRunId, forceNew: p.forceNew, signal: job.signal,
+        onProgress: (progress) => {
+          runId = progress.runId;
+          job.event('probe.progress', progress);
+        },
+      });
+      job.event('probe.finished', { runId: result.runId, status: result.status });
+      return result;
+    } catch (err) {
+      if (runId !== undefined) job.event('probe.finished', { runId, status: 'failed' });
+      throw err;
+    }
+  }
+
+  private async generate(p: MethodParams<'generate'>, job: Job): Promise<GenerationResult> {
+    const { runner, tokenizer } = this.loaded();
+    const text = p.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: p.prompt }], { addGenerationPrompt: true }) : p.prompt;
+    const promptIds = tokenizer.encode(text, { addSpecialTokens: !p.chat });
+    const k = runner.spec.topK;
+    let result: GenerationResult | undefined;
+    for await (const event of generate(runner, tokenizer, promptIds, {
+      maxTokens: p.maxTokens, seed: p.seed, sampling: { temperature: p.temperature, topK: p.topK, topP: p.topP },
+      mask: p.mask, eosTokenIds: tokenizer.eosTokenIds,
+    }, job.signal)) {
+      if (event.type === 'token') {
+        job.event('generate.token', { index: event.index, id: event.id, text: event.text, routing: event.routing ? tokenRouting(event.routing, 0, k) : null });
+      } else if (event.type === 'done') {
+        result = { text: event.text, ids: event.ids, reason: event.reason };
+      }
+    }
+    if (job.signal.aborted) throw cancelled();
+    return result!;
+  }
+
+  private exclusive<T>(job: Job, task: () => Promise<T>): Promise<T> {
+    return this.queue.run(job.signal, task);
+  }
+
+  /** A new model.open supersedes every model job started before it (they ran on the model it replaces). */
+  private cancelModelJobs(except: AbortController): void {
+    for (const running of this.jobs.values()) {
+      for (const { controller, method } of running.values()) if (controller !== except && MODEL_JOBS.has(method)) controller.abort();
+    }
+  }
+
+  private async unloadModel(): Promise<void> {
+    const old = this.model;
+    this.model = null;
+    await old?.runner.dispose();
+  }
+
+  private loaded(): LoadedModel {
+    if (!this.model) throw new HostError('no-model', 'no model is loaded: open one first (model.open)');
+    return this.model;
+  }
+
+  private maskTarget(): MaskTarget {
+    const { info } = this.loaded();
+    return { identity: info.identity, moeLayers: info.moeLayers };
+  }
+
+  private get db(): WritableDB {
+    if (!this.database) {
+      fs.mkdirSync(path.dirname(this.options.dbFile), { recursive: true });
+      this.database = openDatabase(this.options.dbFile);
+    }
+    return this.database;
+  }
+
+  private findRun(runId: number): Run {
+    const run = getRun(this.db, runId);
+    if (!run) throw new HostError('not-found', `run ${runId} does not exist in ${this.options.dbFile}`);
+    return run;
+  }
+
+  private probeFile(file: string): string {
+    return path.resolve(this.options.probesDir, file);
+  }
+
+  /** Readable token strings for a run: decoded one id at a time with the tokenizer of the checkpoint it recorded. */
+  private async tokenTexts(run: Run): Promise<TokenTexts> {
+    const tokenizer = this.model?.runner.checkpoint.dir === run.modelDir ? this.model.tokenizer : await this.runTokenizer(run.modelDir);
+    return (ids) => Array.from(ids, (id) => tokenizer.decode([id]));
+  }
+
+  private runTokenizer(dir: string): Promise<TextTokenizer> {
+    let tokenizer = this.tokenizers.get(dir);
+    if (!tokenizer) {
+      tokenizer = Promise.resolve().then(() => loadTokenizer(dir, readJsonFile(path.join(dir, 'config.json'))));
+      tokenizer.catch(() => this.tokenizers.delete(dir));
+      this.tokenizers.set(dir, tokenizer);
+    }
+    return tokenizer;
+  }
+}
+
+type ParsedMessage = z.infer<typeof requestSchema> | z.infer<typeof cancelSchema> | { id: number; problem: string };
+
+function parseClientMessage(message: unknown): ParsedMessage {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    return { id: -1, problem: 'a message is a JSON object: {id, method, params} or {cancel: id}' };
+  }
+  const fields = message as Record<string, unknown>;
+  const schema = 'cancel' in fields && !('method' in fields) ? cancelSchema : requestSchema;
+  const parsed = schema.safeParse(message);
+  if (parsed.success) return parsed.data;
+  const id = Number.isInteger(fields.id) && (fields.id as number) >= 0 ? fields.id as number : -1;
+  return { id, problem: `malformed message: ${describeIssues(parsed.error.issues, 'message')}` };
+}
+
+function describeIssues(issues: z.core.$ZodIssue[], top: string): string {
+  return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : top}: ${i.message}`).join('; ');
+}
+
+function protocolError(err: unknown, signal: AbortSignal): ProtocolError {
+  if (signal.aborted) return { code: 'cancelled', message: 'cancelled' };
+  if (err instanceof HostError) return { code: err.code, message: err.message };
+  return { code: 'failed', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** A transport that fails (a closed connection) loses the message; the engine keeps running. */
+function deliver(emit: Emit, message: EngineMessage): void {
+  try {
+    emit(message);
+  } catch (err) {
+    process.stderr.write(`mote engine: could not deliver a ${'event' in message ? message.event : 'reply'} message: ${(err as Error).message}\n`);
+  }
+}
