@@ -1,4 +1,4 @@
-import { openCheckpoint, parameterCount } from '../model/checkpoint.ts';
+import { openCheckpoint, parameterCount, type Checkpoint } from '../model/checkpoint.ts';
 import { moeLayerIndices } from '../model/spec.ts';
 
 export interface ModelSummary {
@@ -26,7 +26,10 @@ export interface ModelSummary {
 }
 
 export function summarizeModel(dir: string): ModelSummary {
-  const ckpt = openCheckpoint(dir);
+  return summarizeCheckpoint(openCheckpoint(dir));
+}
+
+export function summarizeCheckpoint(ckpt: Checkpoint): ModelSummary {
   const { spec } = ckpt;
   const params = parameterCount(spec);
   return {

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { evaluateMask } from '../analysis/evaluate.ts';
 import { rankExperts } from '../analysis/rank.ts';
-import { summarizeModel, type ModelSummary } from '../cli/inspect.ts';
+import { summarizeCheckpoint } from '../cli/inspect.ts';
+import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
 import { readJsonFile } from '../model/checkpoint.ts';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import { expandProbeSet } from '../probes/expand.ts';
@@ -204,17 +205,17 @@ export class EngineHost {
    */
   private async openModel(dir: string | undefined, job: Job): Promise<ModelInfo> {
     const folder = path.resolve(dir ?? this.options.demoModelDir);
-    let summary: ModelSummary;
+    let checkpoint: Checkpoint;
     try {
-      summary = summarizeModel(folder);
+      checkpoint = openCheckpoint(folder);
     } catch (err) {
       throw dir === undefined ? new Error(`the demo model cannot be opened: ${(err as Error).message}`) : err;
     }
+    const summary = summarizeCheckpoint(checkpoint);
     if (this.model && this.model.info.folder === summary.folder && this.model.info.checkpoint === summary.checkpoint) return this.model.info;
     await this.unloadModel();
-    // ensureGraph builds synchronously: progress events are written as it goes, but a cancel is only seen after.
-    const runner = await ModelRunner.open(folder, {
-      threads: this.options.threads, cacheDir: this.options.cacheDir,
+    const runner = await ModelRunner.open(checkpoint, {
+      threads: this.options.threads, cacheDir: this.options.cacheDir, signal: job.signal,
       onBuildProgress: (done, total) => job.event('build.progress', { done, total }),
     });
     try {

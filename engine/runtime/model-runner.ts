@@ -11,6 +11,8 @@ export interface RunnerOptions {
   cacheDir?: string;
   build?: BuildOptions;
   onBuildProgress?: (done: number, total: number) => void;
+  /** Cancels a graph build in progress. */
+  signal?: AbortSignal;
 }
 
 /** Routing of the tokens of one step. L = MoE layers in decoder order, T = tokens, E = experts. */
@@ -49,10 +51,11 @@ export class ModelRunner {
     this.moeLayers = moeLayerIndices(checkpoint.spec);
   }
 
-  static async open(dir: string, options: RunnerOptions = {}): Promise<ModelRunner> {
-    const checkpoint = openCheckpoint(dir);
+  /** Opens a checkpoint folder, or one already opened (so its content is hashed once). */
+  static async open(source: string | Checkpoint, options: RunnerOptions = {}): Promise<ModelRunner> {
+    const checkpoint = typeof source === 'string' ? openCheckpoint(source) : source;
     const build = options.build ?? { routing: true, steering: true };
-    const graph = ensureGraph(checkpoint, build, options.cacheDir, options.onBuildProgress);
+    const graph = await ensureGraph(checkpoint, build, options.cacheDir, { onProgress: options.onBuildProgress, signal: options.signal });
     const session = await OrtSession.create(graph.modelPath, { threads: options.threads ?? 0 });
     return new ModelRunner(checkpoint, session, build, graph.fromCache);
   }

@@ -272,9 +272,18 @@ function moeBlock(ctx: Ctx, moeIndex: number, x: string, names: LayerWeightNames
   return { out, routing };
 }
 
-/** Builds the instrumented decoder graph; weights stream to dataFile. Returns the serialised ModelProto. */
-export function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, options: BuildOptions,
-  dataFile: string, dataLocation: string, onProgress?: (done: number, total: number) => void): Uint8Array {
+export interface BuildControl {
+  onProgress?: (done: number, total: number) => void;
+  /** Checked between layers; an aborted build throws. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Builds the instrumented decoder graph; weights stream to dataFile. Returns the serialised ModelProto. Yields to
+ * the event loop after each layer, so a host stays responsive (progress, cancel) while a large model builds.
+ */
+export async function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, options: BuildOptions,
+  dataFile: string, dataLocation: string, control: BuildControl = {}): Promise<Uint8Array> {
   const g = new GraphBuilder(dataFile, dataLocation);
   const scalarCache = new Map<number, string>();
   const ctx: Ctx = {
@@ -338,7 +347,12 @@ export function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weights: W
       mlp = swigluMlp(ctx, h, load(ctx, names.denseGate!, [I, H]), load(ctx, names.denseUp!, [I, H]), load(ctx, names.denseDown!, [H, I]));
     }
     x = g.op1('Add', [x, mlp]);
-    onProgress?.(layer + 1, spec.numLayers);
+    control.onProgress?.(layer + 1, spec.numLayers);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (control.signal?.aborted) {
+      g.abandon();
+      throw new Error('graph build cancelled');
+    }
   }
   x = rmsNorm(ctx, x, load(ctx, globals.finalNorm, [spec.hiddenSize]));
   const tail = g.op1('Slice', [x, logitsFrom, ctx.ints([Number.MAX_SAFE_INTEGER]), ctx.ints([0])]);

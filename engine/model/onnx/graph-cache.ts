@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint.ts';
-import { buildGraph, type BuildOptions } from './build-graph.ts';
+import { buildGraph, type BuildControl, type BuildOptions } from './build-graph.ts';
 
 /** Bump when the graph builder's output changes, so stale cached graphs are rebuilt. */
 const GRAPH_FORMAT = 1;
@@ -24,8 +24,8 @@ export interface BuiltGraph {
  * key covers the checkpoint's content, the options and the builder's format. A build goes to a temporary folder
  * that is renamed into place when complete, so an interrupted build never leaves a half-written graph.
  */
-export function ensureGraph(ckpt: Checkpoint, options: BuildOptions, cacheDir = defaultCacheDir(),
-  onProgress?: (done: number, total: number) => void): BuiltGraph {
+export async function ensureGraph(ckpt: Checkpoint, options: BuildOptions, cacheDir = defaultCacheDir(),
+  control: BuildControl = {}): Promise<BuiltGraph> {
   const key = crypto.createHash('sha256').update(JSON.stringify({ GRAPH_FORMAT, content: ckpt.contentHash, options })).digest('hex').slice(0, 24);
   const graphsDir = path.join(cacheDir, 'graphs');
   const finalDir = path.join(graphsDir, key);
@@ -35,7 +35,7 @@ export function ensureGraph(ckpt: Checkpoint, options: BuildOptions, cacheDir = 
   fs.mkdirSync(graphsDir, { recursive: true });
   const tmpDir = fs.mkdtempSync(path.join(graphsDir, `${key}.tmp-`));
   try {
-    const model = buildGraph(ckpt.family, ckpt.spec, ckpt.weights, options, path.join(tmpDir, DATA_FILE), DATA_FILE, onProgress);
+    const model = await buildGraph(ckpt.family, ckpt.spec, ckpt.weights, options, path.join(tmpDir, DATA_FILE), DATA_FILE, control);
     fs.writeFileSync(path.join(tmpDir, MODEL_FILE), model);
     fs.writeFileSync(path.join(tmpDir, 'source.json'), JSON.stringify({ checkpoint: ckpt.dir, contentHash: ckpt.contentHash, options }, null, 2));
     try {

@@ -133,6 +133,11 @@ export class GraphBuilder {
     this.output(name, type, dims);
   }
 
+  /** Closes the external data file without producing a model. */
+  abandon(): void {
+    fs.closeSync(this.fd);
+  }
+
   /** Serialises the model and closes the external data file. */
   finish(modelName: string): Uint8Array {
     fs.closeSync(this.fd);
