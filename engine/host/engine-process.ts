@@ -36,8 +36,16 @@ function main(): void {
     process.exit(2);
   }
   const host = new EngineHost(options);
+  // The parent may go away while a job still streams events: a failed send is logged, never thrown.
   const send = (message: EngineMessage) => {
-    if (process.connected) process.send!(message);
+    if (!process.connected) return;
+    try {
+      process.send!(message, undefined, {}, (err) => {
+        if (err) log(`send failed: ${err.message}`);
+      });
+    } catch (err) {
+      log(`send failed: ${(err as Error).message}`);
+    }
   };
   process.on('message', (message) => host.handle(message, send));
   // A stray rejection (e.g. from onnxruntime during disposal) must not take down the engine and its loaded model.
