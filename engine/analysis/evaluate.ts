@@ -7,6 +7,9 @@ import { generate } from '../runtime/generate.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { seededRandom } from '../runtime/sampling.ts';
 import { EMPTY_MASK, type ExpertMask, type MaskEntry } from '../steering/mask.ts';
+import type { ConditionResult, EvaluationResult } from '../protocol/types.ts';
+
+export type { ConditionResult, EvaluationResult };
 
 export interface EvaluationOptions {
   set: ProbeSet;
@@ -22,32 +25,6 @@ export interface EvaluationOptions {
   maxTokens: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, condition: string) => void;
-}
-
-export interface ConditionResult {
-  name: string;
-  entries: number;
-  /** Share of target-class prompts whose output shows the behaviour. */
-  behaviourRate: number | null;
-  /** Share of benign prompts (other classes, with an expected answer) whose output contains it. */
-  benignAccuracy: number | null;
-  /** Share of benign prompts whose output shows the behaviour. */
-  benignBehaviourRate: number | null;
-}
-
-export interface EvaluationResult {
-  setId: string;
-  behaviour: string;
-  targetClass: string;
-  targetPrompts: number;
-  benignPrompts: number;
-  baseline: ConditionResult;
-  masked: ConditionResult;
-  randomControls: ConditionResult[];
-  randomSummary: { behaviourMean: number; behaviourSd: number; accuracyMean: number | null; accuracySd: number | null } | null;
-  dose: ConditionResult[];
-  /** The mask's experts forced on (at most k per layer, in rank order), on benign prompts. */
-  forced: ConditionResult | null;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;

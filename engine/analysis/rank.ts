@@ -3,41 +3,14 @@ import { getCounts, getRun } from '../store/runs.ts';
 import type { Span } from '../store/span-counts.ts';
 import { benjaminiHochberg, rateDifferenceP } from './statistics.ts';
 
+import type { ExpertScore, Ranking, RankMethod } from '../protocol/types.ts';
+
 /**
  * MoTE: mean per-prompt activation map of the target class minus that of the other prompts (a prompt's map is the
  * share of its span tokens routed to each expert). RD (SteerMoE): risk difference of token-level activation rates.
+ * p: rate-difference test on token counts (Fisher exact on small margins, two-proportion z otherwise); q:
+ * Benjamini–Hochberg over every (layer, expert) of the run.
  */
-export type RankMethod = 'mote' | 'rd';
-
-export interface ExpertScore {
-  layer: number;
-  expert: number;
-  score: number;
-  /** Token-level activation rate in the target class and in the other prompts. */
-  rateTarget: number;
-  rateOther: number;
-  /** Mean per-prompt activation in the target class and in the other prompts. */
-  meanTarget: number;
-  meanOther: number;
-  /** Rate-difference test on token counts (Fisher exact on small margins, two-proportion z otherwise). */
-  p: number;
-  /** Benjamini–Hochberg adjusted over every (layer, expert) of the run. */
-  q: number;
-}
-
-export interface Ranking {
-  runId: number;
-  target: string;
-  method: RankMethod;
-  span: Span;
-  layers: number[];
-  experts: number;
-  targetPrompts: number;
-  otherPrompts: number;
-  /** Every (layer, expert), best first. */
-  scores: ExpertScore[];
-}
-
 export function rankExperts(db: ReadableDB, runId: number, target: string, method: RankMethod, span: Span): Ranking {
   const run = getRun(db, runId);
   if (!run) throw new Error(`run ${runId} does not exist`);
@@ -60,7 +33,7 @@ export function rankExperts(db: ReadableDB, runId: number, target: string, metho
     hits[side][cell(c.layer, c.expert)] += c.hits;
     rateSums[side][cell(c.layer, c.expert)] += c.promptRateSum;
   }
-  const raw = run.moeLayers.flatMap((layer) => Array.from({ length: E }, (_, expert) => {
+  const raw: ExpertScore[] = run.moeLayers.flatMap((layer) => Array.from({ length: E }, (_, expert) => {
     const i = cell(layer, expert);
     const rateTarget = hits.target[i] / targetTotal.tokens;
     const rateOther = hits.other[i] / otherTotal.tokens;

@@ -4,7 +4,11 @@
  */
 
 export type ExpertState = 'normal' | 'off' | 'forced';
+/** backfill: off experts' slots go to the next-best experts. drop: the router's own top-k is kept and off experts
+ * simply lose their slot, so fewer than k experts may run. */
 export type OffMode = 'backfill' | 'drop';
+/** natural: a forced expert is weighted by its own router score. max: as if its router logit were the row's top
+ * logit + ε (SteerMoE). Forced experts are always selected first. */
 export type ForceWeight = 'natural' | 'max';
 export type Span = 'prompt' | 'response' | 'last';
 export type RankMethod = 'mote' | 'rd';
@@ -22,11 +26,13 @@ export interface ExpertMask {
   entries: MaskEntry[];
 }
 
+/** Which model a mask was made for. */
 export interface ModelIdentity {
   architecture: string;
   layers: number;
   experts: number;
   topK: number;
+  /** Checkpoint content hash; a different one only warns, since a mask can carry over to a fine-tune. */
   checkpoint: string;
 }
 

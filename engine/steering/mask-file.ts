@@ -1,16 +1,8 @@
 import fs from 'node:fs';
 import type { ModelSpec } from '../model/spec.ts';
-import type { ExpertMask, MaskEntry } from './mask.ts';
+import type { ExpertMask, MaskEntry, ModelIdentity } from '../protocol/types.ts';
 
-/** Which model a mask was made for. */
-export interface ModelIdentity {
-  architecture: string;
-  layers: number;
-  experts: number;
-  topK: number;
-  /** Checkpoint content hash; a different one only warns, since a mask can carry over to a fine-tune. */
-  checkpoint: string;
-}
+export type { ModelIdentity };
 
 /** The engine-independent mask file (DESIGN §5). */
 export interface MaskFile {
