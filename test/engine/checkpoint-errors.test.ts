@@ -7,8 +7,9 @@ import { openCheckpoint } from '../../engine/model/checkpoint.ts';
 import { SafetensorsCheckpoint } from '../../engine/model/safetensors.ts';
 import { writeSafetensors } from '../helpers/safetensors.ts';
 import { openRunner } from '../helpers/engine-run.ts';
+import { GOLDEN_DIR } from '../helpers/golden.ts';
 
-const GOLDEN = path.resolve(import.meta.dirname, '../../../shared/golden');
+const GOLDEN = GOLDEN_DIR;
 
 /** A writable copy of a golden checkpoint folder. */
 function copyCheckpoint(name: string): string {
