@@ -1,0 +1,39 @@
+import type { EngineEvents, EventName } from '../../engine/protocol/events.ts';
+import type { ProtocolError } from '../../engine/protocol/messages.ts';
+import type { Method, MethodParams, MethodResult } from '../../engine/protocol/methods.ts';
+import type { EngineStatus } from './preload-api.ts';
+
+export type { EngineStatus };
+
+/** One engine event, discriminated by `name`. */
+export type EngineEvent = { [N in EventName]: { name: N; data: EngineEvents[N] } }[EventName];
+
+export interface CallHandle<M extends Method> {
+  result: Promise<MethodResult<M>>;
+  /** Asks the engine to stop the job; `result` then settles with the engine's own answer (usually a 'cancelled' error). */
+  cancel(): void;
+}
+
+/** The renderer's only way to the engine; one implementation per host (Electron preload, WebSocket). */
+export interface EngineClient {
+  /** Sends a request; `onEvent` receives the events the engine tags with this request's id until it answers. */
+  call<M extends Method>(method: M, params: MethodParams<M>, onEvent?: (event: EngineEvent) => void): CallHandle<M>;
+  /** Events not tied to a request. Returns the unsubscribe function. */
+  onEngineEvent(cb: (event: EngineEvent) => void): () => void;
+  /** Called with the current status right away, then on every change. Returns the unsubscribe function. */
+  onStatus(cb: (status: EngineStatus) => void): () => void;
+}
+
+export type EngineErrorCode = ProtocolError['code'] | 'disconnected';
+
+/** An engine error rethrown on this side, message prefixed with the method: "probes.run: no model loaded". */
+export class EngineError extends Error {
+  constructor(readonly method: string, readonly code: EngineErrorCode, message: string) {
+    super(`${method}: ${message}`);
+    this.name = 'EngineError';
+  }
+}
+
+export const isCancelled = (err: unknown): boolean => err instanceof EngineError && err.code === 'cancelled';
+
+export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

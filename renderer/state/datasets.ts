@@ -1,0 +1,99 @@
+import type { Heatmap, PromptRoutingView, Ranking, RankMethod, Span } from '../../engine/protocol/types.ts';
+
+/**
+ * Big arrays live here, outside the store: the store holds only their keys, so a component re-renders when a key
+ * changes and reads the arrays from this cache. Grids are row-major [rows × experts], row r = decoder layer layers[r].
+ */
+export interface HeatmapGrids {
+  layers: number[];
+  experts: number;
+  classes: { class: string; tokens: number; prompts: number; rate: Float32Array; mean: Float32Array }[];
+}
+
+export interface RankingGrids {
+  target: string;
+  method: RankMethod;
+  layers: number[];
+  experts: number;
+  targetPrompts: number;
+  otherPrompts: number;
+  score: Float32Array;
+  p: Float32Array;
+  q: Float32Array;
+  /** Cell indices (row × experts + expert), best first. */
+  order: Uint32Array;
+}
+
+export const heatmapKey = (runId: number, span: Span) => `${runId}|${span}`;
+export const rankingKey = (runId: number, span: Span, target: string, method: RankMethod) => `${runId}|${span}|${target}|${method}`;
+
+const LIMIT = 16;
+
+class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  get(key: string | null): V | undefined {
+    if (key === null) return undefined;
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, v: V): void {
+    this.map.delete(key);
+    this.map.set(key, v);
+    if (this.map.size > LIMIT) this.map.delete(this.map.keys().next().value!);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export const heatmaps = new LruCache<HeatmapGrids>();
+export const rankings = new LruCache<RankingGrids>();
+export const promptRoutings = new LruCache<PromptRoutingView>();
+
+export function toHeatmapGrids(h: Heatmap): HeatmapGrids {
+  return {
+    layers: h.layers,
+    experts: h.experts,
+    classes: h.classes.map((c) => ({ class: c.class, tokens: c.tokens, prompts: c.prompts, rate: Float32Array.from(c.rate), mean: Float32Array.from(c.mean) })),
+  };
+}
+
+export function toRankingGrids(r: Ranking): RankingGrids {
+  const n = r.layers.length * r.experts;
+  const rowOf = new Map(r.layers.map((layer, row) => [layer, row]));
+  const g: RankingGrids = {
+    target: r.target, method: r.method, layers: r.layers, experts: r.experts, targetPrompts: r.targetPrompts, otherPrompts: r.otherPrompts,
+    score: new Float32Array(n).fill(NaN), p: new Float32Array(n).fill(NaN), q: new Float32Array(n).fill(NaN), order: new Uint32Array(r.scores.length),
+  };
+  r.scores.forEach((s, i) => {
+    const cell = rowOf.get(s.layer)! * r.experts + s.expert;
+    g.score[cell] = s.score;
+    g.p[cell] = s.p;
+    g.q[cell] = s.q;
+    g.order[i] = cell;
+  });
+  return g;
+}
+
+/** Per-cell routing counts of one streamed generation (generated tokens only). */
+export interface RoutingCounts {
+  layers: number[];
+  experts: number;
+  tokens: number;
+  counts: Float32Array;
+}
+
+export const emptyCounts = (layers: number[], experts: number): RoutingCounts => ({ layers, experts, tokens: 0, counts: new Float32Array(layers.length * experts) });
+
+/** Compare panes' routing counts, replaced at each compare run. */
+export const compareRouting: { baseline: RoutingCounts | null; steered: RoutingCounts | null } = { baseline: null, steered: null };
+
+export function clearDatasets(): void {
+  heatmaps.clear();
+  rankings.clear();
+  promptRoutings.clear();
+}

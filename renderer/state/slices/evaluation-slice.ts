@@ -1,0 +1,61 @@
+import type { MethodResult } from '../../../engine/protocol/methods.ts';
+import type { ExpertMask } from '../../../engine/protocol/types.ts';
+import { errorText, isCancelled } from '../../host/engine-client.ts';
+import type { SliceContext } from '../store.ts';
+
+export interface EvaluationSlice {
+  evaluation: {
+    file: string | null;
+    randomControls: number;
+    dose: number;
+    maxTokens: number;
+    /** Empty: the engine's default (the behaviour label when it is a class, else the first class). */
+    targetClass: string;
+    progress: { done: number; total: number; condition: string } | null;
+    cancelling: boolean;
+    result: MethodResult<'evaluate'> | null;
+    /** The mask the shown result was computed with. */
+    mask: ExpertMask | null;
+    error: string | null;
+  };
+  setEvaluation(p: Partial<Pick<EvaluationSlice['evaluation'], 'file' | 'randomControls' | 'dose' | 'maxTokens' | 'targetClass'>>): void;
+  runEvaluation(): Promise<void>;
+  cancelEvaluation(): void;
+}
+
+export const evaluationSlice = ({ host, set, get, jobs }: SliceContext): EvaluationSlice => {
+  const patch = (p: Partial<EvaluationSlice['evaluation']>) => set((s) => ({ evaluation: { ...s.evaluation, ...p } }));
+  return {
+    evaluation: { file: null, randomControls: 5, dose: 8, maxTokens: 32, targetClass: '', progress: null, cancelling: false, result: null, mask: null, error: null },
+
+    setEvaluation: (p) => patch(p),
+
+    async runEvaluation() {
+      const ev = get().evaluation;
+      const file = ev.file ?? get().probes.selected;
+      if (!file || ev.progress) return;
+      const { mask } = get().steering;
+      patch({ file, progress: { done: 0, total: 0, condition: 'starting' }, cancelling: false, error: null });
+      const handle = host.engine.call(
+        'evaluate',
+        { file, mask, randomControls: ev.randomControls, dose: ev.dose, maxTokens: ev.maxTokens, ...(ev.targetClass ? { targetClass: ev.targetClass } : {}) },
+        (e) => {
+          if (e.name === 'evaluate.progress') patch({ progress: e.data });
+        },
+      );
+      jobs.set('evaluate', handle);
+      try {
+        patch({ result: await handle.result, mask, progress: null });
+      } catch (err) {
+        patch({ progress: null, error: isCancelled(err) ? 'Evaluation cancelled.' : errorText(err) });
+      } finally {
+        jobs.delete('evaluate');
+      }
+    },
+
+    cancelEvaluation() {
+      jobs.get('evaluate')?.cancel();
+      patch({ cancelling: true });
+    },
+  };
+};

@@ -1,0 +1,118 @@
+import type { PromptHit, RankMethod, RunSummary, Span } from '../../../engine/protocol/types.ts';
+import { errorText } from '../../host/engine-client.ts';
+import { heatmapKey, heatmaps, promptRoutings, rankingKey, rankings, toHeatmapGrids, toRankingGrids } from '../datasets.ts';
+import type { AppState, SliceContext } from '../store.ts';
+
+export type ImagingShow = 'rate' | 'mean' | 'score';
+
+export interface ImagingSlice {
+  imaging: {
+    runId: number | null;
+    span: Span;
+    /** Cell colour: a class's token activation rate, its mean per-prompt share, or the ranking score. */
+    show: ImagingShow;
+    rateClass: string | null;
+    method: RankMethod;
+    target: string | null;
+    /** Keys into datasets.ts. */
+    heatmapKey: string | null;
+    rankingKey: string | null;
+    loading: boolean;
+    error: string | null;
+    cell: { layer: number; expert: number } | null;
+    hits: PromptHit[] | null;
+    hitsError: string | null;
+    /** Prompt shown in the token strip; its routing is in datasets.promptRoutings under `${runId}|${idx}`. */
+    routingIdx: number | null;
+    routingError: string | null;
+  };
+  selectRun(runId: number): Promise<void>;
+  setImaging(p: Partial<Pick<ImagingSlice['imaging'], 'span' | 'show' | 'rateClass' | 'method' | 'target'>>): Promise<void>;
+  /** Fetches what the current selection needs (picking a run of the loaded model when none is chosen). */
+  loadImaging(): Promise<void>;
+  resetImaging(): void;
+  selectCell(layer: number, expert: number): Promise<void>;
+  showPromptRouting(idx: number): Promise<void>;
+}
+
+/** Runs recorded with the loaded checkpoint, newest first. */
+export const runsOfModel = (s: AppState): RunSummary[] =>
+  s.probes.runs.filter((r) => r.modelHash === s.model.info?.checkpoint).sort((a, b) => b.id - a.id);
+
+const initial: ImagingSlice['imaging'] = {
+  runId: null, span: 'prompt', show: 'score', rateClass: null, method: 'mote', target: null, heatmapKey: null, rankingKey: null,
+  loading: false, error: null, cell: null, hits: null, hitsError: null, routingIdx: null, routingError: null,
+};
+
+export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => {
+  const patch = (p: Partial<ImagingSlice['imaging']>) => set((s) => ({ imaging: { ...s.imaging, ...p } }));
+  let request = 0;
+  return {
+    imaging: initial,
+
+    async selectRun(runId) {
+      patch({ runId, cell: null, hits: null, routingIdx: null });
+      await get().loadImaging();
+    },
+
+    async setImaging(p) {
+      patch({ ...p, ...(p.span ? { cell: null, hits: null, routingIdx: null } : {}) });
+      await get().loadImaging();
+    },
+
+    resetImaging: () => patch(initial),
+
+    async loadImaging() {
+      const runs = runsOfModel(get()).filter((r) => r.recorded > 0);
+      let { runId } = get().imaging;
+      if (runId === null || !runs.some((r) => r.id === runId)) runId = (runs.find((r) => r.status === 'finished') ?? runs[0])?.id ?? null;
+      if (runId === null) return patch({ runId: null, heatmapKey: null, rankingKey: null });
+      const run = runs.find((r) => r.id === runId)!;
+      const im = get().imaging;
+      const rateClass = im.rateClass && run.classes.includes(im.rateClass) ? im.rateClass : run.classes[0];
+      const target = im.target && run.classes.includes(im.target) ? im.target : run.classes[0];
+      const hKey = heatmapKey(runId, im.span);
+      const rKey = rankingKey(runId, im.span, target, im.method);
+      patch({ runId, rateClass, target });
+      const mine = ++request;
+      patch({ loading: true, error: null });
+      try {
+        const [h, r] = await Promise.all([
+          heatmaps.get(hKey) ?? host.engine.call('runs.heatmap', { runId, span: im.span }).result.then(toHeatmapGrids),
+          rankings.get(rKey) ?? host.engine.call('runs.rank', { runId, span: im.span, target, method: im.method }).result.then(toRankingGrids),
+        ]);
+        heatmaps.set(hKey, h);
+        rankings.set(rKey, r);
+        if (mine === request) patch({ heatmapKey: hKey, rankingKey: rKey, loading: false });
+      } catch (err) {
+        if (mine === request) patch({ loading: false, error: errorText(err) });
+      }
+    },
+
+    async selectCell(layer, expert) {
+      const { runId, span } = get().imaging;
+      if (runId === null) return;
+      patch({ cell: { layer, expert }, hits: null, hitsError: null });
+      try {
+        const hits = await host.engine.call('runs.expertPrompts', { runId, layer, expert, span }).result;
+        const cell = get().imaging.cell;
+        if (cell?.layer === layer && cell.expert === expert) patch({ hits });
+      } catch (err) {
+        patch({ hitsError: errorText(err) });
+      }
+    },
+
+    async showPromptRouting(idx) {
+      const { runId } = get().imaging;
+      if (runId === null) return;
+      const key = `${runId}|${idx}`;
+      patch({ routingError: null });
+      try {
+        if (!promptRoutings.get(key)) promptRoutings.set(key, await host.engine.call('runs.promptRouting', { runId, idx }).result);
+        patch({ routingIdx: idx });
+      } catch (err) {
+        patch({ routingError: errorText(err) });
+      }
+    },
+  };
+};

@@ -1,0 +1,125 @@
+import type { ProbePromptInfo, ProbeSetInfo, ProbeSetListingError, RunSummary } from '../../../engine/protocol/types.ts';
+import { errorText, isCancelled } from '../../host/engine-client.ts';
+import type { SliceContext } from '../store.ts';
+
+export type ProbeListing = ProbeSetInfo | ProbeSetListingError;
+export const isListingError = (s: ProbeListing): s is ProbeSetListingError => 'error' in s;
+
+export interface ProbeJob {
+  file: string;
+  runId: number | null;
+  done: number;
+  total: number;
+  /** The last recorded prompt, e.g. "#12 sensitive → refused". */
+  last: string | null;
+  cancelling: boolean;
+}
+
+export interface ProbesSlice {
+  probes: {
+    sets: ProbeListing[];
+    error: string | null;
+    selected: string | null;
+    expanded: { file: string; set: ProbeSetInfo; prompts: ProbePromptInfo[] } | null;
+    expandError: string | null;
+    generateTokens: number;
+    forceNew: boolean;
+    job: ProbeJob | null;
+    /** Outcome of the last run ("run 4 finished", or its error). */
+    jobMessage: string | null;
+    jobFailed: boolean;
+    runs: RunSummary[];
+    runsError: string | null;
+  };
+  loadProbeSets(): Promise<void>;
+  selectProbeSet(file: string): Promise<void>;
+  setGenerateTokens(n: number): void;
+  setForceNew(forceNew: boolean): void;
+  /** Starts a run of the selected set, or resumes `resume`. */
+  runProbes(resume?: RunSummary): Promise<void>;
+  cancelProbes(): void;
+  loadRuns(): Promise<void>;
+}
+
+export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice => {
+  const patch = (p: Partial<ProbesSlice['probes']>) => set((s) => ({ probes: { ...s.probes, ...p } }));
+  const patchJob = (p: Partial<ProbeJob>) => set((s) => ({ probes: { ...s.probes, job: s.probes.job && { ...s.probes.job, ...p } } }));
+  return {
+    probes: {
+      sets: [], error: null, selected: null, expanded: null, expandError: null, generateTokens: 16, forceNew: false,
+      job: null, jobMessage: null, jobFailed: false, runs: [], runsError: null,
+    },
+
+    async loadProbeSets() {
+      try {
+        const sets = await host.engine.call('probes.list', {}).result;
+        patch({ sets, error: null });
+        const { selected } = get().probes;
+        const first = sets.find((s) => !isListingError(s));
+        if (!selected || !sets.some((s) => s.file === selected)) {
+          if (first) await get().selectProbeSet(first.file);
+        } else {
+          await get().selectProbeSet(selected);
+        }
+      } catch (err) {
+        patch({ error: errorText(err) });
+      }
+    },
+
+    async selectProbeSet(file) {
+      patch({ selected: file, expandError: null });
+      try {
+        const { set: info, prompts } = await host.engine.call('probes.expand', { file }).result;
+        if (get().probes.selected === file) patch({ expanded: { file, set: info, prompts } });
+      } catch (err) {
+        if (get().probes.selected === file) patch({ expanded: null, expandError: errorText(err) });
+      }
+    },
+
+    setGenerateTokens: (generateTokens) => patch({ generateTokens }),
+    setForceNew: (forceNew) => patch({ forceNew }),
+
+    async runProbes(resume) {
+      const file = resume ? resume.setPath : get().probes.selected;
+      if (!file || get().probes.job) return;
+      const { generateTokens, forceNew } = get().probes;
+      patch({ job: { file, runId: resume?.id ?? null, done: resume?.recorded ?? 0, total: resume?.promptCount ?? 0, last: null, cancelling: false }, jobMessage: null, jobFailed: false });
+      const handle = host.engine.call(
+        'probes.run',
+        resume ? { file, generateTokens: resume.generateTokens, resumeRunId: resume.id } : { file, generateTokens, forceNew },
+        (e) => {
+          if (e.name !== 'probe.progress') return;
+          const { runId, done, total, prompt } = e.data;
+          if (get().probes.job?.runId !== runId) void get().loadRuns();
+          patchJob({ runId, done, total, last: prompt ? `#${prompt.index} ${prompt.class}${prompt.label ? ` → ${prompt.label}` : ''}` : null });
+        },
+      );
+      jobs.set('probes', handle);
+      try {
+        const r = await handle.result;
+        const resumed = r.resumedFrom > 0 ? ` (resumed after ${r.resumedFrom} recorded prompts)` : '';
+        patch({ job: null, jobMessage: `Run ${r.runId} ${r.status}: ${r.recorded} prompts recorded${resumed}.`, jobFailed: r.status === 'failed' });
+        await get().loadRuns();
+        if (r.status === 'finished') await get().selectRun(r.runId);
+      } catch (err) {
+        patch({ job: null, jobMessage: isCancelled(err) ? 'Run cancelled; resume it from the list below.' : errorText(err), jobFailed: !isCancelled(err) });
+        await get().loadRuns();
+      } finally {
+        jobs.delete('probes');
+      }
+    },
+
+    cancelProbes() {
+      jobs.get('probes')?.cancel();
+      patchJob({ cancelling: true });
+    },
+
+    async loadRuns() {
+      try {
+        patch({ runs: await host.engine.call('runs.list', {}).result, runsError: null });
+      } catch (err) {
+        patch({ runsError: errorText(err) });
+      }
+    },
+  };
+};

@@ -1,0 +1,135 @@
+import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
+import { errorText, isCancelled } from '../../host/engine-client.ts';
+import { generateParams, type GenSettings } from '../generation.ts';
+import { readSavedMasks, writeSavedMasks, type SavedMask } from '../mask-library.ts';
+import { cycleExpert, emptyMask, topNOff } from '../mask-ops.ts';
+import { topRanked } from '../selectors.ts';
+import type { SliceContext } from '../store.ts';
+
+export type GenStatus = 'idle' | 'waiting' | 'running' | 'done' | 'cancelled' | 'error';
+
+export interface SteeringSlice {
+  steering: {
+    /** Entries in the order they were set (top-N: rank order), which evaluation's dose-response relies on. */
+    mask: ExpertMask;
+    topN: number;
+    notice: string | null;
+    saved: SavedMask[];
+    gen: GenSettings;
+    live: { auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null };
+  };
+  setMask(mask: ExpertMask, notice?: string | null): void;
+  cycleExpert(layer: number, expert: number): void;
+  setTopN(n: number): void;
+  applyTopN(): void;
+  clearMask(): void;
+  setMaskOptions(p: Partial<Pick<ExpertMask, 'mode' | 'forceWeight'>>): void;
+  saveMask(name: string): void;
+  loadSavedMask(name: string): void;
+  deleteSavedMask(name: string): void;
+  setGen(p: Partial<GenSettings>): void;
+  setLiveAuto(auto: boolean): void;
+  /** Re-runs the live prompt ~300 ms after the last mask change, if auto is on and there is a prompt. */
+  scheduleLive(): void;
+  runLive(): Promise<void>;
+}
+
+const DEBOUNCE_MS = 300;
+
+export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringSlice => {
+  const patch = (p: Partial<SteeringSlice['steering']>) => set((s) => ({ steering: { ...s.steering, ...p } }));
+  const patchLive = (p: Partial<SteeringSlice['steering']['live']>) => set((s) => ({ steering: { ...s.steering, live: { ...s.steering.live, ...p } } }));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let liveRun = 0;
+  return {
+    steering: {
+      mask: emptyMask(),
+      topN: 10,
+      notice: null,
+      saved: readSavedMasks(),
+      gen: { prompt: '', chat: true, maxTokens: 48, seed: 1, temperature: 0 },
+      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null },
+    },
+
+    setMask(mask, notice = null) {
+      patch({ mask, notice });
+      get().scheduleLive();
+    },
+
+    cycleExpert(layer, expert) {
+      const { mask, notice } = cycleExpert(get().steering.mask, layer, expert, get().model.info?.topK ?? Infinity);
+      get().setMask(mask, notice);
+    },
+
+    setTopN: (topN) => patch({ topN }),
+
+    applyTopN() {
+      const { mask, topN } = get().steering;
+      const ranked = topRanked(get(), topN);
+      if (ranked.length === 0) return patch({ notice: 'No ranking yet: record a probe run and open it in Imaging first.' });
+      get().setMask(topNOff(mask, ranked, topN));
+    },
+
+    clearMask() {
+      get().setMask(emptyMask(get().steering.mask));
+    },
+
+    setMaskOptions(p) {
+      get().setMask({ ...get().steering.mask, ...p });
+    },
+
+    saveMask(name) {
+      const { mask, saved } = get().steering;
+      const entry: SavedMask = { name, savedAt: new Date().toISOString(), checkpoint: get().model.info?.checkpoint ?? '', mask };
+      const next = [...saved.filter((m) => m.name !== name), entry].sort((a, b) => a.name.localeCompare(b.name));
+      writeSavedMasks(next);
+      patch({ saved: next, notice: `Saved "${name}".` });
+    },
+
+    loadSavedMask(name) {
+      const m = get().steering.saved.find((s) => s.name === name);
+      if (!m) return;
+      const other = m.checkpoint && m.checkpoint !== get().model.info?.checkpoint;
+      get().setMask(m.mask, other ? `"${name}" was saved on another checkpoint (${m.checkpoint.slice(0, 12)}…): check it fits.` : null);
+    },
+
+    deleteSavedMask(name) {
+      const next = get().steering.saved.filter((m) => m.name !== name);
+      writeSavedMasks(next);
+      patch({ saved: next });
+    },
+
+    setGen: (p) => patch({ gen: { ...get().steering.gen, ...p } }),
+
+    setLiveAuto: (auto) => patchLive({ auto }),
+
+    scheduleLive() {
+      const { live, gen } = get().steering;
+      if (!live.auto || !gen.prompt.trim()) return;
+      clearTimeout(timer);
+      patchLive({ status: 'waiting' });
+      timer = setTimeout(() => void get().runLive(), DEBOUNCE_MS);
+    },
+
+    async runLive() {
+      clearTimeout(timer);
+      const { gen, mask } = get().steering;
+      if (!gen.prompt.trim()) return;
+      jobs.get('live')?.cancel();
+      const mine = ++liveRun;
+      patchLive({ tokens: [], status: 'running', reason: null, error: null });
+      const handle = host.engine.call('generate', generateParams(gen, mask), (e) => {
+        if (mine === liveRun && e.name === 'generate.token') patchLive({ tokens: [...get().steering.live.tokens, e.data.text] });
+      });
+      jobs.set('live', handle);
+      try {
+        const r = await handle.result;
+        if (mine === liveRun) patchLive({ status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason });
+      } catch (err) {
+        if (mine === liveRun) patchLive(isCancelled(err) ? { status: 'cancelled' } : { status: 'error', error: errorText(err) });
+      } finally {
+        if (jobs.get('live') === handle) jobs.delete('live');
+      }
+    },
+  };
+};

@@ -1,0 +1,147 @@
+import type { RunSummary } from '../../engine/protocol/types.ts';
+import { ErrorText } from '../components/ErrorText.tsx';
+import { NumberField } from '../components/NumberField.tsx';
+import { ProgressBar } from '../components/ProgressBar.tsx';
+import { isListingError } from '../state/slices/probes-slice.ts';
+import { useActions, useApp } from '../state/use-app.ts';
+
+const SHOWN_PROMPTS = 300;
+
+export function ProbesView({ onOpenRun }: { onOpenRun(): void }) {
+  return (
+    <div className="view view-probes">
+      <div className="columns">
+        <ProbeSetList />
+        <ProbeSetDetail />
+      </div>
+      <RunsTable onOpenRun={onOpenRun} />
+    </div>
+  );
+}
+
+function ProbeSetList() {
+  const { sets, selected, error } = useApp((s) => s.probes);
+  const { selectProbeSet } = useActions();
+  return (
+    <section className="panel side">
+      <h2>Probe sets</h2>
+      <ErrorText error={error} />
+      <ul className="list" data-testid="probe-sets">
+        {sets.map((s) =>
+          isListingError(s) ? (
+            <li key={s.file} className="list-item broken" data-testid="probe-set-error" data-file={s.file}>
+              <div className="item-title">{s.file}</div>
+              <pre className="error small">{s.error}</pre>
+            </li>
+          ) : (
+            <li key={s.file}>
+              <button
+                type="button"
+                className={s.file === selected ? 'list-item selected' : 'list-item'}
+                data-testid="probe-set"
+                data-file={s.file}
+                onClick={() => void selectProbeSet(s.file)}
+              >
+                <div className="item-title">{s.title}</div>
+                <div className="item-meta">{s.file} · {s.type} · {s.promptCount} prompts · {s.classes.join(' / ')}</div>
+              </button>
+            </li>
+          ),
+        )}
+      </ul>
+    </section>
+  );
+}
+
+function ProbeSetDetail() {
+  const { expanded, expandError, selected, generateTokens, forceNew, job, jobMessage, jobFailed } = useApp((s) => s.probes);
+  const hasModel = useApp((s) => !!s.model.info);
+  const { runProbes, cancelProbes, setGenerateTokens, setForceNew } = useActions();
+  const prompts = expanded?.prompts ?? [];
+  return (
+    <section className="panel grow">
+      <h2>{expanded ? expanded.set.title : 'Prompts'}</h2>
+      <ErrorText error={expandError} />
+      <div className="row controls">
+        <NumberField label="Generate tokens" value={generateTokens} onChange={setGenerateTokens} min={0} max={4096} testId="probe-generate-tokens" />
+        <label className="check" title="Start a new run even if an unfinished identical run exists (otherwise it is resumed)">
+          <input type="checkbox" checked={forceNew} onChange={(e) => setForceNew(e.target.checked)} data-testid="probe-force-new" />
+          start fresh
+        </label>
+        <button type="button" disabled={!selected || !hasModel || !!job || !expanded} onClick={() => void runProbes()} data-testid="probe-run">Run probe set</button>
+        <button type="button" className="secondary" disabled={!job || job.cancelling} onClick={cancelProbes} data-testid="probe-cancel">Cancel</button>
+      </div>
+      {job && <ProgressBar testId="probe-progress" label={job.cancelling ? 'Cancelling…' : job.runId ? `Run ${job.runId}` : 'Starting'} done={job.done} total={job.total} />}
+      {job?.last && <div className="hint">last: {job.last}</div>}
+      {jobMessage && <div className={jobFailed ? 'message error-message' : 'message'} data-testid="probe-message">{jobMessage}</div>}
+      {expanded && (
+        <div className="table-scroll">
+          <table className="table" data-testid="probe-prompts">
+            <thead>
+              <tr><th className="num">#</th><th>class</th><th>prompt</th></tr>
+            </thead>
+            <tbody>
+              {prompts.slice(0, SHOWN_PROMPTS).map((p) => (
+                <tr key={p.index}>
+                  <td className="num">{p.index}</td>
+                  <td><span className="class-chip">{p.class}</span></td>
+                  <td>
+                    {p.text}
+                    {p.response !== undefined && <div className="item-meta">response: {p.response}</div>}
+                    {p.answer !== undefined && <div className="item-meta">answer: {p.answer}</div>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {prompts.length > SHOWN_PROMPTS && <div className="hint">… and {prompts.length - SHOWN_PROMPTS} more prompts</div>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
+  const { runs, runsError, job } = useApp((s) => s.probes);
+  const checkpoint = useApp((s) => s.model.info?.checkpoint);
+  const { runProbes, selectRun } = useActions();
+  const sorted = [...runs].sort((a, b) => b.id - a.id);
+  const live = (r: RunSummary) => job?.runId === r.id;
+  const resumable = (r: RunSummary) => (r.status === 'running' || r.status === 'cancelled') && r.modelHash === checkpoint && !live(r);
+  return (
+    <section className="panel">
+      <h2>Runs</h2>
+      <ErrorText error={runsError} />
+      {sorted.length === 0 ? (
+        <p className="hint">No runs recorded yet.</p>
+      ) : (
+        <div className="table-scroll short">
+          <table className="table" data-testid="runs-table">
+            <thead>
+              <tr><th className="num">run</th><th>probe set</th><th>status</th><th className="num">recorded</th><th className="num">gen. tokens</th><th>model</th><th>created</th><th /></tr>
+            </thead>
+            <tbody>
+              {sorted.map((r) => (
+                <tr key={r.id} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
+                  <td className="num">{r.id}</td>
+                  <td>{r.setId}</td>
+                  <td><span className={`status status-${r.status}`} title={r.error ?? undefined}>{r.status}</span></td>
+                  <td className="num">{live(r) ? job!.done : r.recorded} / {r.promptCount}</td>
+                  <td className="num">{r.generateTokens}</td>
+                  <td className={r.modelHash === checkpoint ? undefined : 'muted'}>{r.architecture} {r.modelHash.slice(0, 8)}</td>
+                  <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
+                  <td className="actions">
+                    {resumable(r) && <button type="button" className="small" disabled={!!job} onClick={() => void runProbes(r)} data-testid="run-resume">Resume</button>}
+                    {r.recorded > 0 && r.modelHash === checkpoint && (
+                      <button type="button" className="small secondary" onClick={() => { void selectRun(r.id); onOpenRun(); }} data-testid="run-open">Imaging</button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

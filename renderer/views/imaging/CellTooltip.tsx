@@ -1,0 +1,46 @@
+import { fmtP, fmtPct, fmtScore } from '../../format.ts';
+import type { HeatmapGrids, RankingGrids } from '../../state/datasets.ts';
+
+/** Tooltip body for one cell: per-class rates and the ranking's score, p and q. */
+export function CellTooltip({ row, col, layers, experts, heatmap, ranking, extra }: {
+  row: number;
+  col: number;
+  layers: number[];
+  experts: number;
+  heatmap?: HeatmapGrids;
+  ranking?: RankingGrids;
+  extra?: string;
+}) {
+  const i = row * experts + col;
+  return (
+    <>
+      <div className="tt-title">layer {layers[row]} · expert {col}</div>
+      {extra && <div className="tt-extra">{extra}</div>}
+      <table>
+        <tbody>
+          {heatmap?.classes.map((c) => (
+            <tr key={c.class}>
+              <th>{c.class}</th>
+              <td>{fmtPct(c.rate[i])}</td>
+              <td className="muted">mean {fmtPct(c.mean[i])}</td>
+            </tr>
+          ))}
+          {ranking && (
+            <>
+              <tr>
+                <th>{ranking.method === 'mote' ? 'MoTE' : 'RD'} score</th>
+                <td>{Number.isNaN(ranking.score[i]) ? '–' : fmtScore(ranking.score[i])}</td>
+                <td className="muted">target {ranking.target}</td>
+              </tr>
+              <tr>
+                <th>p · q</th>
+                <td>{fmtP(ranking.p[i])}</td>
+                <td>{fmtP(ranking.q[i])}</td>
+              </tr>
+            </>
+          )}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,73 @@
+import { useShallow } from 'zustand/react/shallow';
+import type { RankMethod, Span } from '../../../engine/protocol/types.ts';
+import { Segmented } from '../../components/Segmented.tsx';
+import { runsOfModel, type ImagingShow } from '../../state/slices/imaging-slice.ts';
+import { useActions, useApp } from '../../state/use-app.ts';
+
+const SPANS: { value: Span; label: string; title: string }[] = [
+  { value: 'prompt', label: 'prompt', title: 'prompt tokens' },
+  { value: 'response', label: 'response', title: 'response tokens (teacher-forced or generated)' },
+  { value: 'last', label: 'last', title: 'the last prompt token only' },
+];
+
+export function ImagingControls() {
+  const im = useApp((s) => s.imaging);
+  const runs = useApp(useShallow((s) => runsOfModel(s).filter((r) => r.recorded > 0)));
+  const classes = runs.find((r) => r.id === im.runId)?.classes ?? [];
+  const { selectRun, setImaging } = useActions();
+  return (
+    <div className="row controls wrap">
+      <label className="field">
+        <span>Run</span>
+        <select value={im.runId ?? ''} onChange={(e) => void selectRun(Number(e.target.value))} data-testid="imaging-run" disabled={runs.length === 0}>
+          {runs.length === 0 && <option value="">no runs for this model</option>}
+          {runs.map((r) => (
+            <option key={r.id} value={r.id}>run {r.id} · {r.setId} · {r.status} ({r.recorded}/{r.promptCount})</option>
+          ))}
+        </select>
+      </label>
+      <div className="field">
+        <span>Span</span>
+        <Segmented label="token span" value={im.span} options={SPANS} onChange={(span) => void setImaging({ span })} testId="imaging-span" />
+      </div>
+      <div className="field">
+        <span>Show</span>
+        <Segmented<ImagingShow>
+          label="cell colour"
+          value={im.show}
+          options={[{ value: 'score', label: 'score' }, { value: 'rate', label: 'rate' }, { value: 'mean', label: 'mean share' }]}
+          onChange={(show) => void setImaging({ show })}
+          testId="imaging-show"
+        />
+      </div>
+      {im.show === 'score' ? (
+        <>
+          <div className="field">
+            <span>Score</span>
+            <Segmented<RankMethod>
+              label="score method"
+              value={im.method}
+              options={[{ value: 'mote', label: 'MoTE', title: 'mean per-prompt map, target − other' }, { value: 'rd', label: 'RD', title: 'risk difference of activation rates (SteerMoE)' }]}
+              onChange={(method) => void setImaging({ method })}
+              testId="imaging-method"
+            />
+          </div>
+          <ClassSelect label="Target class" value={im.target} classes={classes} onChange={(target) => void setImaging({ target })} testId="imaging-target" />
+        </>
+      ) : (
+        <ClassSelect label="Class" value={im.rateClass} classes={classes} onChange={(rateClass) => void setImaging({ rateClass })} testId="imaging-class" />
+      )}
+    </div>
+  );
+}
+
+function ClassSelect({ label, value, classes, onChange, testId }: { label: string; value: string | null; classes: string[]; onChange(c: string): void; testId: string }) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <select value={value ?? ''} onChange={(e) => onChange(e.target.value)} data-testid={testId} disabled={classes.length === 0}>
+        {classes.map((c) => <option key={c} value={c}>{c}</option>)}
+      </select>
+    </label>
+  );
+}

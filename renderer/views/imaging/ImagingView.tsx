@@ -1,0 +1,61 @@
+import { useMemo } from 'react';
+import { ErrorText } from '../../components/ErrorText.tsx';
+import { ColorLegend } from '../../heatmap/ColorLegend.tsx';
+import { ExpertGrid } from '../../heatmap/ExpertGrid.tsx';
+import { heatmaps, rankings } from '../../state/datasets.ts';
+import { useActions, useApp } from '../../state/use-app.ts';
+import { CellTooltip } from './CellTooltip.tsx';
+import { ExpertPrompts } from './ExpertPrompts.tsx';
+import { gridValues } from './grid-values.ts';
+import { ImagingControls } from './ImagingControls.tsx';
+import { RankingTable } from './RankingTable.tsx';
+import { TokenStrip } from './TokenStrip.tsx';
+
+export function ImagingView() {
+  const im = useApp((s) => s.imaging);
+  const model = useApp((s) => s.model.info);
+  const { selectCell } = useActions();
+  const heatmap = heatmaps.get(im.heatmapKey);
+  const ranking = rankings.get(im.rankingKey);
+  const { values, scale } = useMemo(() => gridValues(im.show, heatmap, ranking, im.rateClass), [im.show, heatmap, ranking, im.rateClass]);
+  const layers = heatmap?.layers ?? model?.moeLayers ?? [];
+  const experts = heatmap?.experts ?? model?.experts ?? 0;
+  const selected = im.cell && layers.includes(im.cell.layer) ? { row: layers.indexOf(im.cell.layer), col: im.cell.expert } : null;
+  return (
+    <div className="view view-imaging">
+      <section className="panel">
+        <ImagingControls />
+        <ErrorText error={im.error} testId="imaging-error" />
+        {im.runId === null && <p className="hint">No recorded run for this model yet: run a probe set first (Probes).</p>}
+      </section>
+      <div className="columns">
+        <section className="panel grow heatmap-panel">
+          <div className="panel-head">
+            <h2>Layer × expert {im.loading && <span className="muted small">loading…</span>}</h2>
+            <ColorLegend scale={scale} testId="heatmap-legend" />
+          </div>
+          {experts > 0 && (
+            <ExpertGrid
+              testId="heatmap"
+              layers={layers}
+              experts={experts}
+              values={values}
+              scale={scale}
+              selected={selected}
+              tooltip={({ row, col }) => <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={heatmap} ranking={ranking} />}
+              onCellClick={({ row, col }) => void selectCell(layers[row], col)}
+            />
+          )}
+        </section>
+        <section className="panel side">
+          <h2>Top ranked</h2>
+          {ranking ? <RankingTable ranking={ranking} onPick={(layer, expert) => void selectCell(layer, expert)} /> : <p className="hint">No ranking yet.</p>}
+        </section>
+      </div>
+      <section className="panel">
+        <ExpertPrompts />
+        <TokenStrip />
+      </section>
+    </div>
+  );
+}

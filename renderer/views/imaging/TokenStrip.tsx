@@ -1,0 +1,116 @@
+import { useLayoutEffect, useRef, useState } from 'react';
+import type { PromptRoutingView } from '../../../engine/protocol/types.ts';
+import { ErrorText } from '../../components/ErrorText.tsx';
+import { promptRoutings } from '../../state/datasets.ts';
+import { useApp } from '../../state/use-app.ts';
+
+const COL_W = 40;
+const LABEL_W = 34;
+const MAX_TOKENS = 400;
+
+/**
+ * One prompt's routing, token by token: a column per token, a row per MoE layer; inside each cell a small expert
+ * axis (0 … E−1) with a tick per selected expert, darker for a larger mixing weight. The expert picked in the
+ * heatmap is drawn in the accent colour, so its tokens stand out. Hover a cell for the exact experts and weights.
+ */
+export function TokenStrip() {
+  const { runId, routingIdx, routingError, cell } = useApp((s) => s.imaging);
+  const experts = useApp((s) => s.model.info?.experts ?? 0);
+  const view = routingIdx === null || runId === null ? undefined : promptRoutings.get(`${runId}|${routingIdx}`);
+  if (routingError) return <ErrorText error={routingError} />;
+  if (!view) return null;
+  return <Strip view={view} experts={experts} highlight={cell} />;
+}
+
+function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts: number; highlight: { layer: number; expert: number } | null }) {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const [hover, setHover] = useState<{ t: number; r: number; x: number; y: number } | null>(null);
+  const tokens = Math.min(view.tokens.length, MAX_TOKENS);
+  const rows = view.layers.length;
+  const rowH = Math.max(5, Math.min(14, Math.floor(420 / rows)));
+  const width = LABEL_W + tokens * COL_W;
+  const height = rows * rowH;
+  const dpr = window.devicePixelRatio || 1;
+  const hiRow = highlight ? view.layers.indexOf(highlight.layer) : -1;
+  const at = (t: number, r: number, j: number) => (t * rows + r) * view.k + j;
+
+  useLayoutEffect(() => {
+    const canvas = canvasRef.current!;
+    canvas.width = Math.round(width * dpr);
+    canvas.height = Math.round(height * dpr);
+    const ctx = canvas.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = '10px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = '#59636e';
+    const labelStep = Math.ceil(12 / rowH);
+    for (let r = 0; r < rows; r += labelStep) ctx.fillText(String(view.layers[r]), 2, r * rowH + rowH / 2);
+    for (let t = 0; t < tokens; t++) {
+      const x0 = LABEL_W + t * COL_W + 3;
+      const w = COL_W - 6;
+      ctx.fillStyle = t < view.promptTokens ? '#f1f3f5' : '#eef3fc';
+      ctx.fillRect(x0 - 1, 0, w + 2, height);
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < view.k; j++) {
+          const e = view.selected[at(t, r, j)];
+          if (e < 0) continue;
+          const hi = r === hiRow && e === highlight?.expert;
+          const weight = view.weights[at(t, r, j)];
+          ctx.fillStyle = hi ? '#2456d6' : `rgba(31, 35, 40, ${0.25 + 0.75 * Math.min(1, weight * 2)})`;
+          ctx.fillRect(x0 + (e / Math.max(1, experts - 1)) * (w - (hi ? 3 : 2)), r * rowH + 1, hi ? 3 : 2, rowH - 2);
+        }
+      }
+    }
+    if (view.promptTokens > 0 && view.promptTokens < tokens) {
+      ctx.fillStyle = '#2456d6';
+      ctx.fillRect(LABEL_W + view.promptTokens * COL_W - 1, 0, 2, height);
+    }
+  }, [view, experts, highlight, width, height, dpr, rowH, rows, tokens, hiRow]);
+
+  const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
+    const box = e.currentTarget.getBoundingClientRect();
+    const x = e.clientX - box.left;
+    const y = e.clientY - box.top;
+    const t = Math.floor((x - LABEL_W) / COL_W);
+    const r = Math.floor(y / rowH);
+    setHover(t >= 0 && t < tokens && r >= 0 && r < rows ? { t, r, x, y } : null);
+  };
+
+  return (
+    <div className="token-strip" data-testid="token-strip">
+      <h3>
+        Prompt #{view.idx} <span className="class-chip">{view.class}</span>
+        <span className="muted"> — {view.tokens.length} tokens ({view.promptTokens} prompt); ticks: each token's {view.k} experts per layer, expert 0 at the left of a cell</span>
+      </h3>
+      <div className="strip-scroll">
+        <div className="strip-tokens" style={{ paddingLeft: LABEL_W, width }}>
+          {view.tokens.slice(0, tokens).map((t, i) => (
+            <span key={i} className={i < view.promptTokens ? 'strip-token' : 'strip-token response'} style={{ width: COL_W }} title={t}>{visible(t)}</span>
+          ))}
+        </div>
+        <div className="strip-canvas-box" style={{ width, height }}>
+          <canvas ref={canvasRef} style={{ width, height }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} />
+          {hover && (
+            <div className="tooltip" style={{ top: hover.y + 14, left: Math.min(hover.x + 14, width - 220) }}>
+              <div className="tt-title">“{visible(view.tokens[hover.t])}” · token {hover.t} · layer {view.layers[hover.r]}</div>
+              <table>
+                <tbody>
+                  {Array.from({ length: view.k }, (_, j) => view.selected[at(hover.t, hover.r, j)]).map((ex, j) => (
+                    <tr key={j}>
+                      <th>{ex < 0 ? 'dropped' : `expert ${ex}`}</th>
+                      <td>{ex < 0 ? '' : view.weights[at(hover.t, hover.r, j)].toFixed(3)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </div>
+      </div>
+      {view.tokens.length > tokens && <p className="hint">Showing the first {tokens} of {view.tokens.length} tokens.</p>}
+    </div>
+  );
+}
+
+const visible = (t: string) => t.replace(/\n/g, '⏎').replace(/ /g, '·');

@@ -1,0 +1,48 @@
+import type { ForceWeight, OffMode } from '../../../engine/protocol/types.ts';
+import { NumberField } from '../../components/NumberField.tsx';
+import { Segmented } from '../../components/Segmented.tsx';
+import { useActions, useApp } from '../../state/use-app.ts';
+
+export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
+  const { mask, topN } = useApp((s) => s.steering);
+  const { setTopN, applyTopN, clearMask, setMaskOptions } = useActions();
+  const off = mask.entries.filter((e) => e.state === 'off').length;
+  return (
+    <div className="row controls wrap">
+      <NumberField label="N" value={topN} onChange={setTopN} min={1} max={100_000} testId="steer-topn-count" />
+      <button type="button" disabled={!hasRanking} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
+        Switch off top {topN}
+      </button>
+      <button type="button" className="secondary" disabled={mask.entries.length === 0} onClick={clearMask} data-testid="steer-clear">Clear</button>
+      <div className="field">
+        <span>Off experts</span>
+        <Segmented<OffMode>
+          label="off mode"
+          value={mask.mode}
+          options={[
+            { value: 'backfill', label: 'backfill', title: "an off expert's slot goes to the next-best expert (SteerMoE)" },
+            { value: 'drop', label: 'drop', title: "the router's own top-k is kept; off experts just lose their slot" },
+          ]}
+          onChange={(mode) => setMaskOptions({ mode })}
+          testId="mask-mode"
+        />
+      </div>
+      <div className="field">
+        <span>Forced weight</span>
+        <Segmented<ForceWeight>
+          label="forced expert weight"
+          value={mask.forceWeight}
+          options={[
+            { value: 'natural', label: 'natural', title: 'a forced expert keeps its own router score' },
+            { value: 'max', label: 'max', title: "weighted as if its logit were the row's top + 0.01 (SteerMoE)" },
+          ]}
+          onChange={(forceWeight) => setMaskOptions({ forceWeight })}
+          testId="mask-weight"
+        />
+      </div>
+      <span className="mask-summary" data-testid="mask-summary">
+        {off} off · {mask.entries.length - off} forced
+      </span>
+    </div>
+  );
+}
