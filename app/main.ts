@@ -76,9 +76,11 @@ async function openModelFolder(): Promise<void> {
   const dir = await chooseFolder(window);
   if (dir === null) return;
   try {
-    await supervisor.request('model.open', { dir }, (event, data) => {
+    const info = await supervisor.request('model.open', { dir }, (event, data) => {
       if (event === 'build.progress' && 'total' in data && data.total > 0) window.setProgressBar(data.done / data.total);
     });
+    // The renderer did not ask for this model: tell it, as an engine-wide event, so it reloads its state.
+    toRenderer(CHANNELS.message, { event: 'model.opened', data: { folder: info.folder, checkpoint: info.checkpoint } });
   } catch (error) {
     await dialog.showMessageBox(window, {
       type: 'error',

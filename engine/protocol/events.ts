@@ -7,6 +7,8 @@ export interface EngineEvents {
   'probe.finished': { runId: number; status: RunStatus };
   'generate.token': { index: number; id: number; text: string; routing: TokenRouting[] | null };
   'evaluate.progress': { done: number; total: number; condition: string };
+  /** Engine-wide: a model was opened outside the renderer (the desktop app's File menu). */
+  'model.opened': { folder: string; checkpoint: string };
 }
 
 export type EventName = keyof EngineEvents;

@@ -38,6 +38,7 @@ export function createAppStore(host: Host): AppStore {
   // Runs started elsewhere (another window, the CLI on the same store) announce themselves only engine-wide.
   host.engine.onEngineEvent((e) => {
     if (e.name === 'probe.finished') void store.getState().loadRuns();
+    if (e.name === 'model.opened') void store.getState().loadModel();
   });
   return store;
 }

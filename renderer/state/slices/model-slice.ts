@@ -27,7 +27,12 @@ export const modelSlice = ({ host, set, get }: SliceContext): ModelSlice => {
     async loadModel() {
       try {
         const current = await host.engine.call('model.current', {}).result;
-        if (current) return patch({ info: current, error: null });
+        if (current) {
+          const previous = get().model.info?.checkpoint;
+          patch({ info: current, error: null });
+          if (previous !== undefined && current.checkpoint !== previous) get().modelChanged();
+          return;
+        }
         const before = get().model.info;
         await get().openModel(before && !before.demo ? before.folder : undefined);
       } catch (err) {
