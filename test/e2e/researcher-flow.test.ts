@@ -1,0 +1,251 @@
+/**
+ * End to end, against the real engine: `mote serve` in browser mode on the embedded demo model (models/demo), driven
+ * in headless Chromium through the researcher's flow — run the demo probe set, find the planted experts in Imaging,
+ * switch the top P off in Steering, see the refusal go away in Compare, export the mask and import it again.
+ * A screenshot per step goes to test-artifacts/e2e/ (gitignored).
+ *
+ * Needs /usr/bin/chromium (`apt-get install chromium`; or CHROMIUM=path). Builds dist/renderer when it is missing.
+ * MOTE_E2E_MODEL / MOTE_E2E_PROBES point it at another checkpoint (with planted-experts.json) and probe folder
+ * (with demo-refusal.json and demo-heldout.json) while developing; by default models/demo and probes/.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { classifyOutput } from '../../engine/probes/classify.ts';
+import { expandProbeSet } from '../../engine/probes/expand.ts';
+import { loadProbeSet } from '../../engine/probes/load-probe-set.ts';
+import type { ExpertMask } from '../../engine/protocol/types.ts';
+import { cellCenter, currentMask, ensureRenderer, launchChromium, requireChromium, requireModel, ROOT, startMoteServe, topRanked, type MoteServe } from './harness.ts';
+
+const MODEL_DIR = path.resolve(process.env.MOTE_E2E_MODEL ?? path.join(ROOT, 'models/demo'));
+const PROBES_DIR = path.resolve(process.env.MOTE_E2E_PROBES ?? path.join(ROOT, 'probes'));
+const SHOTS = path.join(ROOT, 'test-artifacts/e2e');
+/** Generous: the whole file stays under 3 minutes on 2 cores, but a loaded CI machine can be slow. */
+const LONG = 120_000;
+
+describe('researcher flow in browser mode against the real engine (demo model)', { timeout: 240_000 }, () => {
+  let work: string;
+  let server: MoteServe | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let planted: { layer: number; expert: number }[];
+  let P: number;
+  let config: { model_type: string; num_hidden_layers: number; num_experts: number; num_experts_per_tok: number };
+  let maskBefore: ExpertMask;
+  let exportedFile: string;
+  let failedStep: string | null = null;
+
+  const tid = (id: string) => page.getByTestId(id);
+  const shot = async (name: string) => {
+    await page.mouse.move(2, 2);
+    await page.waitForTimeout(120);
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  };
+  /** A test step that is skipped once an earlier one failed (they build on each other); failures leave a screenshot. */
+  const step = (name: string, fn: () => Promise<void>, timeout = LONG) =>
+    it(name, { timeout }, async (t) => {
+      if (failedStep) return t.skip(`an earlier step failed: ${failedStep}`);
+      try {
+        await fn();
+      } catch (err) {
+        failedStep = name;
+        if (page) await shot(`failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => undefined);
+        throw new Error(`${(err as Error).message}\n--- mote serve stderr (tail) ---\n${server?.log().slice(-3000) ?? ''}`, { cause: err });
+      }
+    });
+
+  before(async () => {
+    requireChromium();
+    requireModel(MODEL_DIR);
+    for (const f of ['demo-refusal.json', 'demo-heldout.json']) {
+      if (!fs.existsSync(path.join(PROBES_DIR, f))) throw new Error(`no ${f} in ${PROBES_DIR}: it is written with the demo model by tools/train-demo/train.py`);
+    }
+    const truth = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'planted-experts.json'), 'utf8'));
+    planted = truth.planted;
+    assert.ok(Array.isArray(planted) && planted.length > 0,
+      `${MODEL_DIR}/planted-experts.json: expected {"planted": [{"layer", "expert"}, …]}, found the keys ${Object.keys(truth).join(', ')}`);
+    P = planted.length;
+    config = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'config.json'), 'utf8'));
+    ensureRenderer();
+    fs.mkdirSync(SHOTS, { recursive: true });
+    for (const f of fs.readdirSync(SHOTS)) fs.rmSync(path.join(SHOTS, f), { recursive: true, force: true });
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-e2e-'));
+    // Both started at once; each kept as soon as it is up, so `after` stops whatever did start.
+    const started = await Promise.allSettled([
+      startMoteServe(['--db', path.join(work, 'runs.db')], {
+        MOTE_CACHE_DIR: path.join(work, 'cache'),
+        MOTE_DATA_DIR: path.join(work, 'data'),
+        MOTE_DEMO_MODEL: MODEL_DIR,
+        MOTE_PROBES_DIR: PROBES_DIR,
+      }).then((s) => (server = s)),
+      launchChromium().then((b) => (browser = b)),
+    ]);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    page = await browser!.newPage({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+    page.setDefaultTimeout(LONG);
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  step('browser mode refuses requests without the access token', async () => {
+    const get = (urlPath: string) =>
+      new Promise<number>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: server!.port, path: urlPath }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).on('error', reject);
+      });
+    assert.equal(await get('/'), 401, 'GET / without a token');
+    assert.equal(await get('/index.html?token=wrong'), 401, 'GET with a wrong token');
+    assert.equal(await get(`/?token=${server!.token}`), 200, 'GET / with the token (the refusals above are not an accident)');
+    const upgrade = (url: string) =>
+      new Promise<number | 'open'>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.once('open', () => (ws.terminate(), resolve('open')));
+        ws.once('unexpected-response', (_req, res) => (res.resume(), resolve(res.statusCode!)));
+        ws.once('error', reject);
+      });
+    assert.equal(await upgrade(`ws://127.0.0.1:${server!.port}/ws`), 401, 'WebSocket to /ws without a token');
+    assert.equal(await upgrade(`ws://127.0.0.1:${server!.port}/ws?token=${'0'.repeat(server!.token.length)}`), 401, 'WebSocket with a wrong token');
+  });
+
+  step('the UI opens the demo model', async () => {
+    await page.goto(server!.url);
+    await tid('model-card').waitFor();
+    const card = await tid('model-card').innerText();
+    assert.match(card, /demo model/, 'the model card says it is the demo model');
+    assert.ok(card.includes(MODEL_DIR), `the model card names ${MODEL_DIR}`);
+    await shot('01-model');
+  });
+
+  step('Probes: run the demo probe set to the end', async () => {
+    await tid('tab-probes').click();
+    const setButton = page.locator('[data-testid="probe-set"][data-file$="/demo-refusal.json"]');
+    await setButton.click();
+    const title = loadProbeSet(path.join(PROBES_DIR, 'demo-refusal.json')).title;
+    await page.locator('.view-probes h2', { hasText: title }).waitFor();
+    await page.locator('[data-testid="probe-run"]:not([disabled])').waitFor();
+    await tid('probe-run').click();
+    // A screenshot mid-run, once some prompts are recorded (unless the run is already over).
+    const recording = page.locator('[data-testid="probe-progress"] [role="progressbar"][aria-valuenow]:not([aria-valuenow="0"])');
+    await Promise.race([recording.waitFor(), tid('probe-message').waitFor()]);
+    if (await recording.isVisible()) await shot('02-probes-running');
+    await tid('probe-message').waitFor({ timeout: 150_000 });
+    const message = await tid('probe-message').innerText();
+    assert.match(message, /finished/, `probe run outcome: ${message}`);
+    await page.locator('[data-testid="run-row"][data-status="finished"]').waitFor();
+    await shot('03-probes-finished');
+  }, 170_000);
+
+  step('Imaging: the top-ranked cells are the planted experts', async () => {
+    await tid('tab-imaging').click();
+    await tid('heatmap-canvas').waitFor();
+    await tid('ranking-row').first().waitFor();
+    // The ranking that matters targets the refused class (the default, as the set's first class).
+    if ((await tid('imaging-target').inputValue()) !== 'refused') await tid('imaging-target').selectOption('refused');
+    await page.locator('[data-testid="heatmap-legend"]', { hasText: 'target refused' }).waitFor();
+    await page.waitForFunction((n) => (globalThis as unknown as { __moteTest: { topRanked(n: number): unknown[] } }).__moteTest.topRanked(n).length === n, P);
+    const top = await topRanked(page, P);
+    const hits = top.filter((e) => planted.some((p) => p.layer === e.layer && p.expert === e.expert));
+    const best = await cellCenter(page, 'heatmap', top[0].layer, top[0].expert);
+    assert.ok(best, 'the best-ranked cell is on screen');
+    await page.mouse.move(best.x, best.y);
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: path.join(SHOTS, '04-imaging.png'), fullPage: true });
+    assert.ok(hits.length / P >= 0.8, `precision@${P} = ${hits.length}/${P}: top ${JSON.stringify(top.map((e) => [e.layer, e.expert]))}, planted ${JSON.stringify(planted.map((e) => [e.layer, e.expert]))}`);
+  });
+
+  step('Steering: switch off the top P from the ranking', async () => {
+    await tid('tab-steering').click();
+    await tid('steer-heatmap-canvas').waitFor();
+    await tid('steer-topn-count').fill(String(P));
+    await page.locator('[data-testid="steer-topn"]', { hasText: `top ${P}` }).click();
+    await page.waitForFunction((n) => (globalThis as unknown as { __moteTest: { currentMask(): { entries: unknown[] } } }).__moteTest.currentMask().entries.length === n, P);
+    maskBefore = await currentMask(page);
+    const top = await topRanked(page, P);
+    assert.deepEqual(maskBefore.entries, top.map((e) => ({ ...e, state: 'off' })), 'the mask is the top P in rank order, all off');
+    assert.match(await tid('mask-summary').innerText(), new RegExp(`^${P} off · 0 forced`));
+    assert.match(await tid('model-badge').innerText(), new RegExp(`mask ${P}`));
+    await shot('05-steering');
+  });
+
+  step('Compare: the baseline refuses a held-out refused prompt, the steered model does not', async () => {
+    const { classifier } = loadProbeSet(path.join(PROBES_DIR, 'demo-refusal.json'));
+    assert.ok(classifier, 'demo-refusal.json has a classifier');
+    const heldout = loadProbeSet(path.join(PROBES_DIR, 'demo-heldout.json'));
+    const prompt = expandProbeSet(heldout).find((p) => p.class === 'refused');
+    assert.ok(prompt, 'demo-heldout.json has a refused prompt');
+    await tid('tab-compare').click();
+    await tid('compare-prompt').fill(prompt.text);
+    if (!(await tid('compare-chat').isChecked())) await tid('compare-chat').check();
+    await tid('compare-max-tokens').fill('32');
+    await tid('compare-temperature').fill('0');
+    await tid('compare-run').click();
+    await page.locator('[data-testid="compare-baseline"][data-status="done"]').waitFor();
+    await page.locator('[data-testid="compare-steered"][data-status="done"]').waitFor();
+    const baseline = await tid('compare-baseline').innerText();
+    const steered = await tid('compare-steered').innerText();
+    await shot('06-compare');
+    assert.equal(classifyOutput(classifier, baseline), 'refused', `baseline for ${JSON.stringify(prompt.text)} is a refusal: ${JSON.stringify(baseline)}`);
+    assert.notEqual(classifyOutput(classifier, steered), 'refused', `steered output is not a refusal: ${JSON.stringify(steered)}`);
+  });
+
+  step('Export: the mask downloads as mote-mask JSON with the model identity and P off entries', async () => {
+    await tid('tab-model').click();
+    const hash = (await page.locator('[data-testid="model-card"] dt', { hasText: 'Checkpoint hash' }).locator('xpath=following-sibling::dd').innerText()).trim();
+    await tid('tab-export').click();
+    await tid('export-mask-name').fill('demo top-P');
+    await tid('export-mask-format-mote').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), tid('export-mask').click()]);
+    exportedFile = path.join(SHOTS, download.suggestedFilename());
+    await download.saveAs(exportedFile);
+    await tid('export-mask-result').waitFor();
+    await shot('07-export');
+    const file = JSON.parse(fs.readFileSync(exportedFile, 'utf8'));
+    assert.match(download.suggestedFilename(), /\.mote-mask\.json$/);
+    assert.equal(file.format, 'mote-mask');
+    assert.equal(file.version, 1);
+    assert.equal(file.name, 'demo top-P');
+    assert.deepEqual(file.model, {
+      architecture: config.model_type, layers: config.num_hidden_layers, experts: config.num_experts, topK: config.num_experts_per_tok, checkpoint: hash,
+    });
+    assert.equal(file.mode, maskBefore.mode);
+    assert.equal(file.forceWeight, maskBefore.forceWeight);
+    assert.equal(file.entries.length, P);
+    assert.ok(file.entries.every((e: { state: string }) => e.state === 'off'));
+    assert.deepEqual(file.entries, maskBefore.entries);
+  });
+
+  step('Import: the exported file brings the same mask back', async () => {
+    await tid('tab-steering').click();
+    await tid('steer-clear').click();
+    await page.waitForFunction(() => (globalThis as unknown as { __moteTest: { currentMask(): { entries: unknown[] } } }).__moteTest.currentMask().entries.length === 0);
+    await tid('tab-export').click();
+    await tid('import-mask-file').setInputFiles(exportedFile);
+    await tid('import-result').waitFor();
+    assert.match(await tid('import-result').innerText(), new RegExp(`${P} off, 0 forced`));
+    assert.deepEqual(await currentMask(page), maskBefore);
+    await shot('08-import');
+    await tid('tab-steering').click();
+    await tid('steer-heatmap-canvas').waitFor();
+    await shot('09-steering-after-import');
+  });
+
+  it('no errors in the page', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
