@@ -1,6 +1,6 @@
 /**
  * Probe-run benchmark (issue: fTRI §7). Prints figures; asserts nothing.
- *   npm run bench:probe -- [--threads N] [--olmoe DIR]
+ *   npm run bench:probe -- [--threads N] [--olmoe DIR (with tokenizer files)] [--cache DIR (graph cache to reuse)]
  * - probe-run throughput in prompt tokens/s with recording on (instrumented graph, routing into SQLite) vs off
  *   (plain graph, nothing stored), as a ratio from one run, on the demo model and on an OLMoE-shaped checkpoint;
  * - SQLite ingest in token × layer selections per second (recordPrompt alone, OLMoE shape: 4 layers, k 8).
@@ -21,17 +21,17 @@ import { createRun, recordPrompt } from '../engine/store/runs.ts';
 import { writeTinyCheckpoint } from '../test/helpers/checkpoints.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const { values: args } = parseArgs({ options: { threads: { type: 'string', default: '1' }, olmoe: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { threads: { type: 'string', default: '1' }, olmoe: { type: 'string' }, cache: { type: 'string' } } });
 const threads = Number(args.threads);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-probe-bench-'));
-const cacheDir = path.join(work, 'cache');
+const cacheDir = args.cache ?? path.join(work, 'cache');
 
 async function throughput(label: string, modelDir: string, set: ProbeSet, rounds: number): Promise<void> {
   const recording = await ModelRunner.open(modelDir, { threads, cacheDir, build: { routing: true, steering: true } });
   const plain = await ModelRunner.open(modelDir, { threads, cacheDir, build: { routing: false, steering: false } });
   const tokenizer = await loadTokenizer(modelDir, recording.checkpoint.config);
-  const prompts = expandProbeSet(set).map((p) => probePromptIds(set, p, tokenizer).ids);
-  const tokens = prompts.reduce((a, p) => a + p.length, 0);
+  const expanded = expandProbeSet(set);
+  const tokens = expanded.reduce((a, p) => a + probePromptIds(set, p, tokenizer).ids.length, 0);
   const on: number[] = [];
   const off: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -41,11 +41,11 @@ async function throughput(label: string, modelDir: string, set: ProbeSet, rounds
     on.push(tokens / ((performance.now() - t0) / 1000));
     db.close();
     t0 = performance.now();
-    for (const ids of prompts) await plain.step(plain.emptyCache(), ids, plain.steering(), 1);
+    for (const p of expanded) await plain.step(plain.emptyCache(), probePromptIds(set, p, tokenizer).ids, plain.steering(), 1);
     off.push(tokens / ((performance.now() - t0) / 1000));
   }
   const best = (xs: number[]) => Math.max(...xs);
-  console.log(`${label}: ${prompts.length} prompts, ${tokens} prompt tokens; best of ${rounds} rounds`);
+  console.log(`${label}: ${expanded.length} prompts, ${tokens} prompt tokens; best of ${rounds} rounds`);
   console.log(`  recording on  ${best(on).toFixed(0)} tok/s   off ${best(off).toFixed(0)} tok/s   ratio ${(best(on) / best(off)).toFixed(3)} (target ≥ 0.95)`);
   await recording.dispose();
   await plain.dispose();
