@@ -127,6 +127,7 @@ describe('forkEngine', () => {
 
 describe('the bundled engine (dist/engine/engine-process.cjs)', () => {
   it('starts on plain Node and answers over the IPC channel', async () => {
+    fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true }); // absent in a fresh clone
     const dir = fs.mkdtempSync(path.join(ROOT, 'dist', 'test-engine-'));
     try {
       await bundleEngine(path.relative(ROOT, path.join(dir, 'engine-process.cjs')));

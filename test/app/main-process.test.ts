@@ -27,6 +27,7 @@ function lastSent(contents: FakeWebContents, channel: string, match: (payload: u
 
 /** dist/app/main.cjs (bundled into a scratch app folder), run under plain Node against a fake Electron. */
 describe('the bundled main process, against a fake Electron', () => {
+  fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true }); // absent in a fresh clone
   const appRoot = fs.mkdtempSync(path.join(ROOT, 'dist', 'test-main-'));
   const userData = path.join(appRoot, 'user-data');
   const fake = fakeElectron(appRoot, userData);

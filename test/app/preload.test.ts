@@ -13,6 +13,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** dist/app/preload.cjs against a fake ipcRenderer and contextBridge. */
 describe('the bundled preload', () => {
+  fs.mkdirSync(path.join(ROOT, 'dist'), { recursive: true }); // absent in a fresh clone
   const dir = fs.mkdtempSync(path.join(ROOT, 'dist', 'test-preload-'));
   const ipc = new EventEmitter();
   const sent: unknown[][] = [];
