@@ -1,29 +1,8 @@
 import { openCheckpoint, parameterCount, type Checkpoint } from '../model/checkpoint.ts';
 import { moeLayerIndices } from '../model/spec.ts';
+import type { ModelSummary } from '../protocol/types.ts';
 
-export interface ModelSummary {
-  folder: string;
-  architecture: string;
-  family: string;
-  routerRule: string;
-  layers: number;
-  moeLayers: number[];
-  experts: number;
-  topK: number;
-  normTopkProb: boolean;
-  sharedExperts: number;
-  hiddenSize: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  vocabSize: number;
-  contextLength: number;
-  parameters: number;
-  activeParameters: number;
-  /** float32 weights, as the engine holds them. */
-  memoryBytes: number;
-  checkpoint: string;
-}
+export type { ModelSummary };
 
 export function summarizeModel(dir: string): ModelSummary {
   return summarizeCheckpoint(openCheckpoint(dir));

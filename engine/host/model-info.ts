@@ -4,6 +4,5 @@ import type { ModelIdentity } from '../steering/mask-file.ts';
 
 /** What the UI shows about the loaded model: the `mote inspect` summary, its tokenizer and mask identity. */
 export function modelInfo(summary: ModelSummary, identity: ModelIdentity, hasChatTemplate: boolean, demo: boolean): ModelInfo {
-  const { heads: _heads, kvHeads: _kvHeads, headDim: _headDim, ...shown } = summary;
-  return { ...shown, demo, hasChatTemplate, identity };
+  return { ...summary, demo, hasChatTemplate, identity };
 }

@@ -36,10 +36,9 @@ export interface ModelIdentity {
   checkpoint: string;
 }
 
-export interface ModelInfo {
+/** What `mote inspect` reports about a checkpoint. */
+export interface ModelSummary {
   folder: string;
-  /** True for the embedded demo model. */
-  demo: boolean;
   architecture: string;
   family: string;
   routerRule: string;
@@ -51,12 +50,22 @@ export interface ModelInfo {
   normTopkProb: boolean;
   sharedExperts: number;
   hiddenSize: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
   vocabSize: number;
   contextLength: number;
   parameters: number;
   activeParameters: number;
+  /** float32 weights, as the engine holds them. */
   memoryBytes: number;
   checkpoint: string;
+}
+
+/** The loaded model as the UI sees it. */
+export interface ModelInfo extends ModelSummary {
+  /** True for the embedded demo model. */
+  demo: boolean;
   hasChatTemplate: boolean;
   identity: ModelIdentity;
 }

@@ -106,7 +106,7 @@ describe('engine host', () => {
     assert.deepEqual([info.experts, info.topK, info.layers], [8, 2, 3]);
     assert.equal(info.hasChatTemplate, true);
     assert.deepEqual(info.identity, { architecture: 'qwen2_moe', layers: 3, experts: 8, topK: 2, checkpoint: info.checkpoint });
-    assert.ok(!('heads' in info), 'only ModelInfo fields');
+    assert.deepEqual([info.heads, info.kvHeads, info.headDim], [4, 2, 8]);
     assert.ok(events.every((e) => e.event === 'build.progress'));
 
     const missing = path.join(work, 'no-model-here');
