@@ -6,10 +6,10 @@ import { generate } from '../runtime/generate.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { SequenceRouting } from '../runtime/routing-layout.ts';
 import type { WritableDB } from '../store/database.ts';
-import { createRun, finishedPromptIndices, getRun, listRuns, recordPrompt, setRunStatus, type Run } from '../store/runs.ts';
+import { createRun, finishedPromptIndices, getRun, listRuns, recordPrompt, setRunStatus, type PromptRecord, type Run } from '../store/runs.ts';
 import { answerFound, classifyOutput } from './classify.ts';
 import { expandProbeSet } from './expand.ts';
-import type { ProbeSet } from './probe-set.ts';
+import type { ProbePrompt, ProbeSet } from './probe-set.ts';
 import { probePromptIds } from './prompt-tokens.ts';
 
 export interface ProbeRunOptions {
@@ -99,50 +99,65 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
   const progress = (prompt?: ProbeProgress['prompt']) =>
     opts.onProgress?.({ runId, done: finished.size + recorded, total: runPrompts.length, prompt });
   progress();
+  /** Runs one prompt through the model; resolves to what recordPrompt stores. */
+  const compute = async (prompt: ProbePrompt): Promise<PromptRecord> => {
+    const { ids, promptTokens } = probePromptIds(runSet, prompt, tokenizer);
+    const routing = new SequenceRouting(runner.moeLayers.length, spec.topK, spec.numExperts, keepLogits);
+    const tokenIds = [...ids];
+    let outputText = '';
+    if (prompt.response !== undefined || generateTokens === 0) {
+      const { result } = await runner.step(runner.emptyCache(), ids, steering, 1);
+      if (result.routing) routing.append(result.routing);
+      outputText = prompt.response ?? '';
+    } else {
+      for await (const event of generate(runner, tokenizer, ids, {
+        maxTokens: generateTokens, mask: runMask, eosTokenIds: tokenizer.eosTokenIds,
+      })) {
+        if (event.type === 'prompt' && event.routing) routing.append(event.routing);
+        if (event.type === 'token') {
+          tokenIds.push(event.id);
+          if (event.routing) routing.append(event.routing);
+        }
+        if (event.type === 'done') outputText = event.text;
+      }
+    }
+    const label = runSet.classifier && prompt.response === undefined && generateTokens > 0 ? classifyOutput(runSet.classifier, outputText) : null;
+    return {
+      idx: prompt.index,
+      class: prompt.class,
+      text: prompt.text,
+      responseForced: prompt.response ?? null,
+      answer: prompt.answer ?? null,
+      tokenIds: Int32Array.from(tokenIds),
+      promptTokens,
+      outputText,
+      label,
+      correct: prompt.answer !== undefined && label !== null ? answerFound(prompt.answer, outputText) : null,
+      ...routing.toArrays(),
+    };
+  };
+  const store = (record: PromptRecord) => {
+    if (recordPrompt(db, runId, record, runner.moeLayers, spec.topK)) recorded++;
+    progress({ index: record.idx, class: record.class, label: record.label, tokens: record.tokenIds.length });
+  };
+
+  // Pipelined: onnxruntime computes prompt i + 1 off the main thread while prompt i's transaction is written, so
+  // recording costs little throughput. Each prompt is still its own transaction, written in order.
+  let pending: PromptRecord | null = null;
   try {
     for (const prompt of runPrompts) {
       if (finished.has(prompt.index)) continue;
       if (opts.signal?.aborted) {
+        if (pending) store(pending);
         setRunStatus(db, runId, 'cancelled');
         return { runId, status: 'cancelled', resumedFrom, recorded };
       }
-      const { ids, promptTokens } = probePromptIds(runSet, prompt, tokenizer);
-      const routing = new SequenceRouting(runner.moeLayers.length, spec.topK, spec.numExperts, keepLogits);
-      const tokenIds = [...ids];
-      let outputText = '';
-      if (prompt.response !== undefined || generateTokens === 0) {
-        const { result } = await runner.step(runner.emptyCache(), ids, steering, 1);
-        if (result.routing) routing.append(result.routing);
-        outputText = prompt.response ?? '';
-      } else {
-        for await (const event of generate(runner, tokenizer, ids, {
-          maxTokens: generateTokens, mask: runMask, eosTokenIds: tokenizer.eosTokenIds,
-        })) {
-          if (event.type === 'prompt' && event.routing) routing.append(event.routing);
-          if (event.type === 'token') {
-            tokenIds.push(event.id);
-            if (event.routing) routing.append(event.routing);
-          }
-          if (event.type === 'done') outputText = event.text;
-        }
-      }
-      const label = runSet.classifier && prompt.response === undefined && generateTokens > 0 ? classifyOutput(runSet.classifier, outputText) : null;
-      const stored = recordPrompt(db, runId, {
-        idx: prompt.index,
-        class: prompt.class,
-        text: prompt.text,
-        responseForced: prompt.response ?? null,
-        answer: prompt.answer ?? null,
-        tokenIds: Int32Array.from(tokenIds),
-        promptTokens,
-        outputText,
-        label,
-        correct: prompt.answer !== undefined && label !== null ? answerFound(prompt.answer, outputText) : null,
-        ...routing.toArrays(),
-      }, runner.moeLayers, spec.topK);
-      if (stored) recorded++;
-      progress({ index: prompt.index, class: prompt.class, label, tokens: tokenIds.length });
+      const computing = compute(prompt);
+      if (pending) store(pending);
+      pending = null;
+      pending = await computing;
     }
+    if (pending) store(pending);
   } catch (err) {
     setRunStatus(db, runId, 'failed', (err as Error).message);
     throw err;
