@@ -99,10 +99,9 @@ export class ModelRunner {
     }
     if (this.build.steering) {
       const dims = [this.moeLayers.length, spec.numExperts];
-      feeds[GRAPH_IO.expertOff] = { type: 'bool', data: steering.off, dims };
-      feeds[GRAPH_IO.expertForced] = { type: 'bool', data: steering.forced, dims };
-      feeds[GRAPH_IO.steerDrop] = { type: 'bool', data: Uint8Array.of(steering.drop ? 1 : 0), dims: [1] };
-      feeds[GRAPH_IO.steerMax] = { type: 'bool', data: Uint8Array.of(steering.maxWeight ? 1 : 0), dims: [1] };
+      feeds[GRAPH_IO.expertBias] = { type: 'float32', data: steering.bias, dims };
+      feeds[GRAPH_IO.expertDropped] = { type: 'bool', data: steering.dropped, dims };
+      feeds[GRAPH_IO.expertMaxWeight] = { type: 'bool', data: steering.maxWeight, dims };
     }
     const out = await this.session.run(feeds);
     const next: KvCache = {

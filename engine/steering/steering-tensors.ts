@@ -1,12 +1,19 @@
 import { moeLayerIndices, type ModelSpec } from '../model/spec.ts';
 import type { ExpertMask } from './mask.ts';
 
-/** A mask laid out for the graph: row i of off/forced is the i-th MoE layer, [moeLayers × experts]. */
+/** Added to router logits to form the selection key: forced experts are taken first, backfill-off ones last. */
+export const SELECTION_BIAS = 1e9;
+
+/**
+ * A mask laid out for the graph, each [moeLayers × experts], row i = the i-th MoE layer:
+ * - bias: +SELECTION_BIAS for forced experts, −SELECTION_BIAS for off experts in backfill mode, else 0;
+ * - dropped: off experts in drop mode (they keep their place in the ranking but lose their slot);
+ * - maxWeight: forced experts in max mode (weighted as if their logit were the row's top + ε).
+ */
 export interface SteeringTensors {
-  off: Uint8Array;
-  forced: Uint8Array;
-  drop: boolean;
-  maxWeight: boolean;
+  bias: Float32Array;
+  dropped: Uint8Array;
+  maxWeight: Uint8Array;
 }
 
 /** Checks a mask against the model and lays it out; every problem is listed, with the entry it comes from. */
@@ -44,5 +51,11 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
     if (count > spec.topK) problems.push(`layer ${layer}: ${count} experts forced, but only ${spec.topK} are selected per token`);
   });
   if (problems.length) throw new Error(`${source} does not fit this model (${spec.modelType}, ${spec.numLayers} layers × ${E} experts, k=${spec.topK}): ${problems.join('; ')}`);
-  return { off, forced, drop: mask.mode === 'drop', maxWeight: mask.forceWeight === 'max' };
+  const drop = mask.mode === 'drop';
+  const max = mask.forceWeight === 'max';
+  return {
+    bias: Float32Array.from(off, (o, i) => (forced[i] ? SELECTION_BIAS : o && !drop ? -SELECTION_BIAS : 0)),
+    dropped: Uint8Array.from(off, (o) => (o && drop ? 1 : 0)),
+    maxWeight: Uint8Array.from(forced, (f) => (f && max ? 1 : 0)),
+  };
 }

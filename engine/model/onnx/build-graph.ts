@@ -2,6 +2,7 @@ import type { WeightSource } from '../weights.ts';
 import { moeLayerIndices, type LayerWeightNames, type ModelSpec } from '../spec.ts';
 import type { FamilyDescriptor } from '../families/family.ts';
 import { MAX_FORCE_EPSILON } from '../../steering/mask.ts';
+import { SELECTION_BIAS } from '../../steering/steering-tensors.ts';
 import { GraphBuilder, float } from './graph.ts';
 import { ropeParameters } from './rope.ts';
 
@@ -9,7 +10,7 @@ import { ropeParameters } from './rope.ts';
 export interface BuildOptions {
   /** Outputs router_logits, selected_experts and routing_weights. */
   routing: boolean;
-  /** Inputs expert_off, expert_forced, steer_drop and steer_max. */
+  /** Inputs expert_bias, expert_dropped and expert_max_weight. */
   steering: boolean;
 }
 
@@ -17,7 +18,8 @@ export interface BuildOptions {
  * The graph's interface, batch size one. T = new tokens this step, P = cached tokens, S = P + T, L = MoE layers.
  * inputs:  input_ids int64 [T]; position_ids int64 [T]; logits_from int64 [1] (first position whose logits are
  *          returned); past_key_{i}, past_value_{i} float [kv_heads, P, head_dim] per decoder layer;
- *          steering: expert_off bool [L, E], expert_forced bool [L, E], steer_drop bool [1], steer_max bool [1].
+ *          steering (engine/steering/steering-tensors.ts): expert_bias float [L, E], expert_dropped bool [L, E],
+ *          expert_max_weight bool [L, E].
  * outputs: logits float [T - logits_from, vocab]; present_key_{i}, present_value_{i} float [kv_heads, S, head_dim];
  *          routing: router_logits float [L, T, E]; selected_experts int64 [L, T, k] (-1 = slot dropped);
  *          routing_weights float [L, T, k] (the mixing weight of each selected expert, 0 for dropped slots).
@@ -30,10 +32,9 @@ export const GRAPH_IO = {
   pastValue: (i: number) => `past_value_${i}`,
   presentKey: (i: number) => `present_key_${i}`,
   presentValue: (i: number) => `present_value_${i}`,
-  expertOff: 'expert_off',
-  expertForced: 'expert_forced',
-  steerDrop: 'steer_drop',
-  steerMax: 'steer_max',
+  expertBias: 'expert_bias',
+  expertDropped: 'expert_dropped',
+  expertMaxWeight: 'expert_max_weight',
   logits: 'logits',
   routerLogits: 'router_logits',
   selectedExperts: 'selected_experts',
@@ -176,40 +177,22 @@ interface RoutingValues {
 }
 
 /**
- * Selection and mixing weights under the steering inputs (DESIGN §5), for a softmax router.
- * The selection key is the router logit (softmax is monotonic). Forced experts get +BIG so TopK takes them first.
- * backfill: off experts get −BIG, so the next-best normal experts fill their slots.
- * drop: experts outside the router's own top-k get −BIG, off ones keep their key, and are invalidated after TopK,
- * so they lose their slot and nothing replaces them.
+ * Selection and mixing weights under the steering inputs (DESIGN §5), for a softmax router. The selection key is
+ * router logit + bias: forced experts come first; backfill-off experts come last, so the next-best experts take
+ * their slots. In drop mode off experts keep their logit, so TopK returns forced ++ the router's own ranking, whose
+ * first k − F entries are exactly the original top-k less the forced ones; off experts among them are then
+ * invalidated and lose their slot.
  */
 function steeredRouting(ctx: Ctx, moeIndex: number, z: string): { selected: string; weights: string; valid: string } {
   const { g, spec } = ctx;
-  const k = ctx.ints([spec.topK]);
-  const row = (input: string) => g.op1('Gather', [input, ctx.ints([moeIndex])], { axis: 0 }); // [1, E]
-  const off = row(GRAPH_IO.expertOff);
-  const forced = row(GRAPH_IO.expertForced);
-  const plusBig = ctx.scalar(BIG);
-  const minusBig = ctx.scalar(-BIG);
+  const row = (input: string) => g.op1('Gather', [input, g.constInt([moeIndex], [])], { axis: 0 }); // [E]
+  const [topValues, selected] = g.op('TopK', [g.op1('Add', [z, row(GRAPH_IO.expertBias)]), ctx.ints([spec.topK])],
+    { axis: -1, largest: 1, sorted: 1 }, { outputs: 2 });
+  const dropped = g.op1('Gather', [row(GRAPH_IO.expertDropped), selected], { axis: 0 }); // [T, k]
+  const valid = g.op1('And', [g.op1('Greater', [topValues, ctx.scalar(-SELECTION_BIAS / 2)]), g.op1('Not', [dropped])]);
 
-  const [, originalTop] = g.op('TopK', [z, k], { axis: -1, largest: 1, sorted: 1 }, { outputs: 2 });
-  const inOriginal = g.op1('Cast', [
-    g.op1('ReduceMax', [g.op1('OneHot', [originalTop, ctx.ints([spec.numExperts]), g.constFloat([0, 1])], { axis: -1 }), ctx.ints([1])], { keepdims: 0 }),
-  ], { to: 9 }); // [T, E] bool
-  const drop = GRAPH_IO.steerDrop;
-  const excluded = g.op1('Or', [
-    g.op1('And', [off, g.op1('Not', [drop])]),
-    g.op1('And', [g.op1('Not', [inOriginal]), drop]),
-  ]);
-  const key = g.op1('Where', [forced, plusBig, g.op1('Where', [excluded, minusBig, z])]);
-  const [topValues, selected] = g.op('TopK', [key, k], { axis: -1, largest: 1, sorted: 1 }, { outputs: 2 });
-  const selectedOff = g.op1('GatherElements', [g.op1('Expand', [off, g.op1('Shape', [z])]), selected], { axis: 1 });
-  const valid = g.op1('And', [g.op1('Greater', [topValues, ctx.scalar(-BIG / 2)]), g.op1('Not', [selectedOff])]);
-
-  // max: forced experts' logits are raised to the row's top logit + ε before the family's weight rule.
-  const rowMax = g.op1('ReduceMax', [z, ctx.ints([-1])], { keepdims: 1 });
-  const raised = g.op1('Add', [rowMax, ctx.scalar(MAX_FORCE_EPSILON)]);
-  const weightLogits = g.op1('Where', [g.op1('And', [forced, GRAPH_IO.steerMax]), raised, z]);
-  const probs = g.op1('Softmax', [weightLogits], { axis: -1 });
+  const raised = g.op1('Add', [g.op1('ReduceMax', [z, ctx.ints([-1])], { keepdims: 1 }), ctx.scalar(MAX_FORCE_EPSILON)]);
+  const probs = g.op1('Softmax', [g.op1('Where', [row(GRAPH_IO.expertMaxWeight), raised, z])], { axis: -1 });
   let weights = g.op1('Where', [valid, g.op1('GatherElements', [probs, selected], { axis: 1 }), ctx.scalar(0)]);
   if (spec.normTopkProb) {
     const total = g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 });
@@ -304,10 +287,9 @@ export async function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weig
     g.input(GRAPH_IO.pastValue(i), 'float', [spec.numKvHeads, 'past', spec.headDim]);
   }
   if (options.steering) {
-    g.input(GRAPH_IO.expertOff, 'bool', [L, spec.numExperts]);
-    g.input(GRAPH_IO.expertForced, 'bool', [L, spec.numExperts]);
-    g.input(GRAPH_IO.steerDrop, 'bool', [1]);
-    g.input(GRAPH_IO.steerMax, 'bool', [1]);
+    g.input(GRAPH_IO.expertBias, 'float', [L, spec.numExperts]);
+    g.input(GRAPH_IO.expertDropped, 'bool', [L, spec.numExperts]);
+    g.input(GRAPH_IO.expertMaxWeight, 'bool', [L, spec.numExperts]);
   }
 
   // RoPE tables for this step's positions: [T, 1, head_dim], broadcast over heads.

@@ -6,7 +6,7 @@ import type { Checkpoint } from '../checkpoint.ts';
 import { buildGraph, type BuildControl, type BuildOptions } from './build-graph.ts';
 
 /** Bump when the graph builder's output changes, so stale cached graphs are rebuilt. */
-const GRAPH_FORMAT = 1;
+const GRAPH_FORMAT = 2;
 const MODEL_FILE = 'model.onnx';
 const DATA_FILE = 'weights.bin';
 
