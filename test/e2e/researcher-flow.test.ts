@@ -47,10 +47,10 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     await page.waitForTimeout(120);
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
-  /** A test step that is skipped once an earlier one failed (they build on each other); failures leave a screenshot. */
+  /** A test step; once one fails the later ones fail at once (they build on each other); failures leave a screenshot. */
   const step = (name: string, fn: () => Promise<void>, timeout = LONG) =>
-    it(name, { timeout }, async (t) => {
-      if (failedStep) return t.skip(`an earlier step failed: ${failedStep}`);
+    it(name, { timeout }, async () => {
+      if (failedStep) assert.fail(`not run: an earlier step failed (${failedStep})`);
       try {
         await fn();
       } catch (err) {
