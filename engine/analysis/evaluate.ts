@@ -31,7 +31,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 
 /** Same number of experts in each layer as `entries`, drawn uniformly from the experts the mask does not name. */
-export function randomMaskLike(entries: MaskEntry[], experts: number, seed: number): MaskEntry[] {
+function randomMaskLike(entries: MaskEntry[], experts: number, seed: number): MaskEntry[] {
   const random = seededRandom(seed);
   const byLayer = new Map<number, MaskEntry[]>();
   for (const e of entries) byLayer.set(e.layer, [...(byLayer.get(e.layer) ?? []), e]);

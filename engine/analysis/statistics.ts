@@ -42,7 +42,7 @@ export function fisherExactP(a: number, b: number, c: number, d: number): number
 }
 
 /** Fisher's exact test while the smaller margin is small enough to sum exactly, else the z-test. */
-export const FISHER_MAX_MARGIN = 2000;
+const FISHER_MAX_MARGIN = 2000;
 
 export function rateDifferenceP(hitsA: number, nA: number, hitsB: number, nB: number): { p: number; test: 'fisher' | 'z' } {
   if (Math.min(nA, nB, hitsA + hitsB, nA + nB - hitsA - hitsB) <= FISHER_MAX_MARGIN) {

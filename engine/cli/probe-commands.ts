@@ -6,7 +6,9 @@ import { rankExperts } from '../analysis/rank.ts';
 import type { RankMethod } from '../protocol/types.ts';
 import { loadProbeSet } from '../probes/load-probe-set.ts';
 import { runProbes } from '../probes/run-probes.ts';
-import { openDatabase } from '../store/database.ts';
+import type { TextTokenizer } from '../model/tokenizer.ts';
+import type { ModelRunner } from '../runtime/model-runner.ts';
+import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
@@ -21,6 +23,24 @@ function openDb(file: string | undefined) {
   const target = file ?? defaultDatabaseFile();
   fs.mkdirSync(path.dirname(target), { recursive: true });
   return openDatabase(target);
+}
+
+/** A CLI job on a model: opens the database and the model, turns Ctrl-C into a cancel, and closes both after. */
+async function withModelJob(opts: { db?: string; model: string; threads: number },
+  job: (ctx: { db: WritableDB; runner: ModelRunner; tokenizer: TextTokenizer; signal: AbortSignal }) => Promise<void>): Promise<void> {
+  const db = openDb(opts.db);
+  try {
+    const { runner, tokenizer } = await openModel(opts.model, opts.threads);
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    try {
+      await job({ db, runner, tokenizer, signal: abort.signal });
+    } finally {
+      await runner.dispose();
+    }
+  } finally {
+    db.close();
+  }
 }
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
@@ -41,25 +61,18 @@ export function registerProbeCommands(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
     .action(async (opts: { model: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean; threads: number }) => {
       const set = loadProbeSet(opts.set);
-      const db = openDb(opts.db);
-      const { runner, tokenizer } = await openModel(opts.model, opts.threads);
-      const abort = new AbortController();
-      process.once('SIGINT', () => abort.abort());
-      try {
+      await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
         const mask = opts.mask ? loadMaskFor(runner, opts.mask) : undefined;
         const report = progressReporter('probing');
         const result = await runProbes(db, runner, tokenizer, {
           set, setPath: path.resolve(opts.set), generateTokens: opts.generate, mask, recordLogits: opts.recordLogits,
-          resumeRunId: opts.resume, forceNew: opts.new, signal: abort.signal,
+          resumeRunId: opts.resume, forceNew: opts.new, signal,
           onProgress: (p) => report(p.done, p.total, p.prompt ? `${p.prompt.class}${p.prompt.label ? ` → ${p.prompt.label}` : ''}` : ''),
         });
         const resumed = result.resumedFrom ? ` (resumed after ${result.resumedFrom} recorded prompts)` : '';
         console.log(`run ${result.runId}: ${result.status}, ${result.recorded} prompts recorded${resumed}`);
         if (result.status === 'cancelled') process.exitCode = 130;
-      } finally {
-        await runner.dispose();
-        db.close();
-      }
+      });
     });
 
   const runs = program.command('runs').description('recorded probe runs');
@@ -149,24 +162,17 @@ export function registerProbeCommands(program: Command): void {
     .option('--json', 'as JSON')
     .action(async (opts: { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; threads: number; db?: string; json?: boolean }) => {
       const set = loadProbeSet(opts.set);
-      const db = openDb(opts.db);
-      const { runner, tokenizer } = await openModel(opts.model, opts.threads);
-      const abort = new AbortController();
-      process.once('SIGINT', () => abort.abort());
-      try {
+      await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
         const mask = loadMaskFor(runner, opts.mask);
         const report = progressReporter('evaluating');
         const result = await evaluateMask(runner, tokenizer, {
           set, mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,
-          maxTokens: opts.maxTokens, signal: abort.signal, onProgress: (done, total, name) => report(done, total, name),
+          maxTokens: opts.maxTokens, signal, onProgress: (done, total, name) => report(done, total, name),
         });
         const id = saveEvaluation(db, { runId: null, modelHash: runner.checkpoint.contentHash, setId: set.id, mask, result: { ...result, model: modelIdentity(runner.spec, runner.checkpoint.contentHash) } });
         if (opts.json) console.log(JSON.stringify({ evaluation: id, ...result }, null, 2));
         else console.log(formatEvaluation(result, id));
-      } finally {
-        await runner.dispose();
-        db.close();
-      }
+      });
     });
 }
 

@@ -155,9 +155,4 @@ export class SafetensorsCheckpoint implements WeightSource {
     }
     return widen(e, name, raw);
   }
-
-  /** Byte ranges that identify the checkpoint's content, for cache keys. */
-  headerSummary(): { file: string; size: number }[] {
-    return this.files.map((f) => ({ file: f, size: fs.statSync(f).size }));
-  }
 }

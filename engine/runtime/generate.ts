@@ -19,7 +19,7 @@ export interface GenerateParams {
   stopStrings: string[];
 }
 
-export const DEFAULT_GENERATE: GenerateParams = {
+const DEFAULT_GENERATE: GenerateParams = {
   maxTokens: 128, sampling: GREEDY, seed: 0, mask: EMPTY_MASK, eosTokenIds: [], stopStrings: [],
 };
 

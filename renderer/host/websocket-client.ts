@@ -1,6 +1,5 @@
 import type { ClientMessage, EngineMessage } from '../../engine/protocol/messages.ts';
-import type { EngineClient, EngineStatus } from './engine-client.ts';
-import { RpcChannel } from './rpc-channel.ts';
+import { RpcEngineClient } from './rpc-engine-client.ts';
 
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 2000;
@@ -13,25 +12,13 @@ export function engineSocketUrl(loc: Location): string {
 }
 
 /** Browser mode: JSON messages over one WebSocket, reconnecting with backoff whenever it closes. */
-export class WebSocketEngineClient implements EngineClient {
+export class WebSocketEngineClient extends RpcEngineClient {
   private socket: WebSocket | null = null;
-  private status: EngineStatus = 'disconnected';
-  private readonly statusListeners = new Set<(s: EngineStatus) => void>();
   private retryMs = RETRY_MIN_MS;
-  private readonly rpc = new RpcChannel((msg: ClientMessage) => this.socket?.send(JSON.stringify(msg)));
 
   constructor(private readonly url: string) {
+    super((msg: ClientMessage) => this.socket?.send(JSON.stringify(msg)));
     this.connect();
-  }
-
-  call: EngineClient['call'] = (method, params, onEvent) => this.rpc.call(method, params, onEvent);
-
-  onEngineEvent: EngineClient['onEngineEvent'] = (cb) => this.rpc.onEngineEvent(cb);
-
-  onStatus(cb: (s: EngineStatus) => void): () => void {
-    this.statusListeners.add(cb);
-    cb(this.status);
-    return () => this.statusListeners.delete(cb);
   }
 
   private connect(): void {
@@ -39,7 +26,6 @@ export class WebSocketEngineClient implements EngineClient {
     ws.onopen = () => {
       this.socket = ws;
       this.retryMs = RETRY_MIN_MS;
-      this.rpc.setOpen(true);
       this.setStatus('connected');
     };
     ws.onmessage = (e) => {
@@ -55,16 +41,9 @@ export class WebSocketEngineClient implements EngineClient {
     };
     ws.onclose = () => {
       this.socket = null;
-      this.rpc.setOpen(false);
       this.setStatus('disconnected');
       setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     };
-  }
-
-  private setStatus(s: EngineStatus): void {
-    if (s === this.status) return;
-    this.status = s;
-    this.statusListeners.forEach((cb) => cb(s));
   }
 }

@@ -6,7 +6,7 @@ import { qwen3Moe } from './qwen3-moe.ts';
 
 export const FAMILIES: FamilyDescriptor[] = [mixtral, qwen2Moe, qwen3Moe, olmoe];
 
-export function supportedModelTypes(): string[] {
+function supportedModelTypes(): string[] {
   return FAMILIES.flatMap((f) => f.modelTypes);
 }
 

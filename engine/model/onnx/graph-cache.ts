@@ -10,7 +10,7 @@ const GRAPH_FORMAT = 2;
 const MODEL_FILE = 'model.onnx';
 const DATA_FILE = 'weights.bin';
 
-export function defaultCacheDir(): string {
+function defaultCacheDir(): string {
   return process.env.MOTE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'mote-studio');
 }
 
