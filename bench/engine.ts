@@ -3,8 +3,8 @@
  *   npm run bench -- [--threads N] [--keep DIR]
  * Writes an OLMoE-shaped random checkpoint (hidden 2048, 16 heads × 128, 64 experts, k 8, expert width 1024,
  * 4 layers, vocab 50304; BF16 on disk, float32 in the graph) and measures, in one run:
- * - prefill tokens/s (128-token prompt) and decode tokens/s (64 greedy tokens), with routing outputs and steering
- *   inputs, and without them (the plain graph), as a ratio;
+ * - prefill tokens/s (128-token prompt) and decode tokens/s (64 greedy tokens) on the steered graph (routing outputs
+ *   and steering inputs, as under any mask), the routing graph (unsteered steps) and the plain graph, as ratios;
  * - ms per MoE layer (one fused MoE op, one token) beside the memory-bandwidth bound: active expert bytes per token
  *   ÷ read bandwidth measured with the same number of threads (parallel memcmp of large buffers).
  */
@@ -13,10 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { GraphBuilder, float } from '../engine/model/onnx/graph.ts';
+import { ExternalWeights, GraphBuilder, float } from '../engine/model/onnx/graph.ts';
 import { ModelRunner } from '../engine/runtime/model-runner.ts';
 import { OrtSession } from '../engine/runtime/ort-session.ts';
 import { argmax } from '../engine/runtime/sampling.ts';
+import type { SteeringTensors } from '../engine/steering/steering-tensors.ts';
 import { writeTinyCheckpoint } from '../test/helpers/checkpoints.ts';
 
 const { values: args } = parseArgs({ options: { threads: { type: 'string', default: '1' }, keep: { type: 'string' } } });
@@ -49,8 +50,7 @@ function ensureCheckpoint(): void {
   console.log(`wrote checkpoint in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${checkpointDir}`);
 }
 
-async function timeGeneration(runner: ModelRunner, prompt: number[]): Promise<{ prefill: number; decode: number }> {
-  const steering = runner.steering();
+async function timeGeneration(runner: ModelRunner, prompt: number[], steering: SteeringTensors): Promise<{ prefill: number; decode: number }> {
   const t0 = performance.now();
   let { result, cache } = await runner.step(runner.emptyCache(), prompt, steering, 1);
   const t1 = performance.now();
@@ -89,10 +89,11 @@ async function measureBandwidth(): Promise<number> {
 async function moeLayerMs(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(work, 'moe-'));
   const { hidden: H, experts: E, expertWidth: I, k } = SHAPE;
-  const g = new GraphBuilder(path.join(dir, 'data.bin'), 'data.bin');
+  const weights = new ExternalWeights(path.join(dir, 'data.bin'), 'data.bin');
+  const g = new GraphBuilder(weights);
   const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.02);
-  const fc1 = g.weight('fc1', [E, 2 * I, H], Array.from({ length: E }, () => fill(2 * I * H)));
-  const fc2 = g.weight('fc2', [E, H, I], Array.from({ length: E }, () => fill(H * I)));
+  const fc1 = g.weight('fc1', [E, 2 * I, H], () => Array.from({ length: E }, () => fill(2 * I * H)));
+  const fc2 = g.weight('fc2', [E, H, I], () => Array.from({ length: E }, () => fill(H * I)));
   const x = g.input('x', 'float', [1, H]);
   const r = g.input('r', 'float', [1, E]);
   const y = g.op1('MoE', [x, r, fc1, '', fc2], {
@@ -100,6 +101,7 @@ async function moeLayerMs(): Promise<number> {
     activation_alpha: float(1), activation_beta: float(0), swiglu_limit: float(Infinity),
   }, 'com.microsoft');
   g.bindOutput(y, 'y', 'float', [1, H]);
+  weights.close();
   fs.writeFileSync(path.join(dir, 'm.onnx'), g.finish('moe'));
   const session = await OrtSession.create(path.join(dir, 'm.onnx'), { threads });
   const times: number[] = [];
@@ -122,29 +124,35 @@ async function main(): Promise<void> {
   ensureCheckpoint();
   const open = async (routing: boolean) => {
     const t0 = performance.now();
-    const runner = await ModelRunner.open(checkpointDir, { threads, cacheDir, build: { routing, steering: routing } });
-    console.log(`${routing ? 'instrumented' : 'plain'} graph ${runner.fromCache ? 'loaded' : 'built and loaded'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const runner = await ModelRunner.open(checkpointDir, { threads, cacheDir, routing });
+    console.log(`${routing ? 'routing' : 'plain'} runner: graphs ${runner.fromCache ? 'loaded' : 'built and loaded'} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return runner;
   };
   const instrumented = await open(true);
   const plain = await open(false);
+  // A mask that changes nothing, marked active, runs the steered graph: what every steered step costs.
+  const conditions = [
+    { label: 'steered graph (routing + steering)', runner: instrumented, steering: { ...instrumented.steering(), active: true } },
+    { label: 'routing graph (unsteered steps)', runner: instrumented, steering: instrumented.steering() },
+    { label: 'plain graph', runner: plain, steering: plain.steering() },
+  ];
   const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % SHAPE.vocab);
-  await timeGeneration(instrumented, prompt.slice(0, 8));
-  await timeGeneration(plain, prompt.slice(0, 8));
-  const runs = { instrumented: [] as { prefill: number; decode: number }[], plain: [] as { prefill: number; decode: number }[] };
+  for (const c of conditions) await timeGeneration(c.runner, prompt.slice(0, 8), c.steering);
+  const runs = conditions.map(() => [] as { prefill: number; decode: number }[]);
   for (let round = 0; round < ROUNDS; round++) {
-    runs.instrumented.push(await timeGeneration(instrumented, prompt));
-    runs.plain.push(await timeGeneration(plain, prompt));
+    for (const [i, c] of conditions.entries()) runs[i].push(await timeGeneration(c.runner, prompt, c.steering));
   }
   await instrumented.dispose();
   await plain.dispose();
-  const fig = (rs: { prefill: number; decode: number }[]) => ({ prefill: median(rs.map((r) => r.prefill)), decode: median(rs.map((r) => r.decode)) });
-  const a = fig(runs.instrumented);
-  const b = fig(runs.plain);
+  const figures = runs.map((rs) => ({ prefill: median(rs.map((r) => r.prefill)), decode: median(rs.map((r) => r.decode)) }));
+  const base = figures[figures.length - 1];
   console.log(`\nmedian of ${ROUNDS} rounds, prompt ${PROMPT_TOKENS} tokens, ${DECODE_TOKENS} decode tokens (float32):`);
-  console.log(`  with routing + steering   prefill ${a.prefill.toFixed(1)} tok/s   decode ${a.decode.toFixed(2)} tok/s`);
-  console.log(`  plain graph               prefill ${b.prefill.toFixed(1)} tok/s   decode ${b.decode.toFixed(2)} tok/s`);
-  console.log(`  ratio (instrumented/plain) prefill ${(a.prefill / b.prefill).toFixed(3)}   decode ${(a.decode / b.decode).toFixed(3)}   (target ≥ 0.97)`);
+  conditions.forEach((c, i) => {
+    const f = figures[i];
+    console.log(`  ${c.label.padEnd(36)} prefill ${f.prefill.toFixed(1)} tok/s   decode ${f.decode.toFixed(2)} tok/s   ` +
+      `ratio to plain ${(f.prefill / base.prefill).toFixed(3)} / ${(f.decode / base.decode).toFixed(3)}`);
+  });
+  console.log('  (target: ratio ≥ 0.97 with routing capture and steering on)');
 
   const bandwidth = await measureBandwidth();
   const layerMs = await moeLayerMs();

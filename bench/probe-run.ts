@@ -1,8 +1,8 @@
 /**
  * Probe-run benchmark (issue: fTRI §7). Prints figures; asserts nothing.
  *   npm run bench:probe -- [--threads N] [--olmoe DIR (with tokenizer files)] [--cache DIR (graph cache to reuse)]
- * - probe-run throughput in prompt tokens/s with recording on (instrumented graph, routing into SQLite) vs off
- *   (plain graph, nothing stored), as a ratio from one run, on the demo model and on an OLMoE-shaped checkpoint;
+ * - probe-run throughput in prompt tokens/s with recording on (routing captured and stored in SQLite) vs off
+ *   (the plain graph, nothing stored), as a ratio from one run, on the demo model and on an OLMoE-shaped checkpoint;
  * - SQLite ingest in token × layer selections per second (recordPrompt alone, OLMoE shape: 4 layers, k 8).
  */
 import fs from 'node:fs';
@@ -27,8 +27,8 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-probe-bench-'));
 const cacheDir = args.cache ?? path.join(work, 'cache');
 
 async function throughput(label: string, modelDir: string, set: ProbeSet, rounds: number): Promise<void> {
-  const recording = await ModelRunner.open(modelDir, { threads, cacheDir, build: { routing: true, steering: true } });
-  const plain = await ModelRunner.open(modelDir, { threads, cacheDir, build: { routing: false, steering: false } });
+  const recording = await ModelRunner.open(modelDir, { threads, cacheDir });
+  const plain = await ModelRunner.open(modelDir, { threads, cacheDir, routing: false });
   const tokenizer = await loadTokenizer(modelDir, recording.checkpoint.config);
   const expanded = expandProbeSet(set);
   const tokens = expanded.reduce((a, p) => a + probePromptIds(set, p, tokenizer).ids.length, 0);

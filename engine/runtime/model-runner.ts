@@ -1,15 +1,17 @@
 import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
-import { GRAPH_IO, type BuildOptions } from '../model/onnx/build-graph.ts';
-import { ensureGraph } from '../model/onnx/graph-cache.ts';
+import { GRAPH_IO } from '../model/onnx/build-graph.ts';
+import { ensureGraphs } from '../model/onnx/graph-cache.ts';
 import { moeLayerIndices, type ModelSpec } from '../model/spec.ts';
 import { EMPTY_MASK, type ExpertMask } from '../steering/mask.ts';
 import { steeringTensors, type SteeringTensors } from '../steering/steering-tensors.ts';
 import { OrtSession, type HostTensor } from './ort-session.ts';
+import { selectExperts } from './router-selection.ts';
 
 export interface RunnerOptions {
   threads?: number;
   cacheDir?: string;
-  build?: BuildOptions;
+  /** Capture routing (default). Off, unsteered steps run the plain graph: the benchmarks' baseline. */
+  routing?: boolean;
   onBuildProgress?: (done: number, total: number) => void;
   /** Cancels a graph build in progress. */
   signal?: AbortSignal;
@@ -42,22 +44,28 @@ export interface StepResult {
   routing: StepRouting | null;
 }
 
-/** One loaded checkpoint with its instrumented graph: runs steps over a KV cache under a steering mask. */
+/**
+ * One loaded checkpoint: runs steps over a KV cache under a steering mask. Unsteered steps run the routing graph
+ * (the model plus its router logits); steps under a mask that changes something run the steered graph, whose
+ * session is created on first use. Both graphs map the same weights file.
+ */
 export class ModelRunner {
   readonly moeLayers: number[];
+  private steered?: Promise<OrtSession>;
 
-  private constructor(readonly checkpoint: Checkpoint, private readonly session: OrtSession, readonly build: BuildOptions,
-    readonly fromCache: boolean) {
+  private constructor(readonly checkpoint: Checkpoint, private readonly unsteered: OrtSession,
+    private readonly steeredPath: string, private readonly threads: number, readonly routing: boolean, readonly fromCache: boolean) {
     this.moeLayers = moeLayerIndices(checkpoint.spec);
   }
 
   /** Opens a checkpoint folder, or one already opened (so its content is hashed once). */
   static async open(source: string | Checkpoint, options: RunnerOptions = {}): Promise<ModelRunner> {
     const checkpoint = typeof source === 'string' ? openCheckpoint(source) : source;
-    const build = options.build ?? { routing: true, steering: true };
-    const graph = await ensureGraph(checkpoint, build, options.cacheDir, { onProgress: options.onBuildProgress, signal: options.signal });
-    const session = await OrtSession.create(graph.modelPath, { threads: options.threads ?? 0 });
-    return new ModelRunner(checkpoint, session, build, graph.fromCache);
+    const routing = options.routing ?? true;
+    const threads = options.threads ?? 0;
+    const graphs = await ensureGraphs(checkpoint, options.cacheDir, { onProgress: options.onBuildProgress, signal: options.signal });
+    const session = await OrtSession.create(graphs.modelPaths[routing ? 'routing' : 'plain'], { threads });
+    return new ModelRunner(checkpoint, session, graphs.modelPaths.steered, threads, routing, graphs.fromCache);
   }
 
   get spec(): ModelSpec {
@@ -97,32 +105,42 @@ export class ModelRunner {
       feeds[GRAPH_IO.pastKey(i)] = cache.keys[i];
       feeds[GRAPH_IO.pastValue(i)] = cache.values[i];
     }
-    if (this.build.steering) {
+    if (steering.active) {
       const dims = [this.moeLayers.length, spec.numExperts];
       feeds[GRAPH_IO.expertBias] = { type: 'float32', data: steering.bias, dims };
       feeds[GRAPH_IO.expertDropped] = { type: 'bool', data: steering.dropped, dims };
       feeds[GRAPH_IO.expertMaxWeight] = { type: 'bool', data: steering.maxWeight, dims };
     }
-    const out = await this.session.run(feeds);
+    const session = steering.active ? await this.steeredSession() : this.unsteered;
+    const out = await session.run(feeds);
     const next: KvCache = {
       length: cache.length + ids.length,
       keys: Array.from({ length: spec.numLayers }, (_, i) => out[GRAPH_IO.presentKey(i)]),
       values: Array.from({ length: spec.numLayers }, (_, i) => out[GRAPH_IO.presentValue(i)]),
     };
     let routing: StepRouting | null = null;
-    if (this.build.routing && this.moeLayers.length > 0) {
+    if ((this.routing || steering.active) && this.moeLayers.length > 0) {
+      const routerLogits = out[GRAPH_IO.routerLogits].data as Float32Array;
       routing = {
         layers: this.moeLayers,
         tokens: ids.length,
-        routerLogits: out[GRAPH_IO.routerLogits].data as Float32Array,
-        selected: Int32Array.from(out[GRAPH_IO.selectedExperts].data as BigInt64Array, Number),
-        weights: out[GRAPH_IO.routingWeights].data as Float32Array,
+        routerLogits,
+        ...(steering.active ? {
+          selected: Int32Array.from(out[GRAPH_IO.selectedExperts].data as BigInt64Array, Number),
+          weights: out[GRAPH_IO.routingWeights].data as Float32Array,
+        } : selectExperts(spec, routerLogits)),
       };
     }
     return { result: { logits: out[GRAPH_IO.logits].data as Float32Array, rows, routing }, cache: next };
   }
 
+  private steeredSession(): Promise<OrtSession> {
+    this.steered ??= OrtSession.create(this.steeredPath, { threads: this.threads });
+    return this.steered;
+  }
+
   async dispose(): Promise<void> {
-    await this.session.dispose();
+    await this.unsteered.dispose();
+    if (this.steered) await (await this.steered).dispose();
   }
 }

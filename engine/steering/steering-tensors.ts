@@ -14,6 +14,8 @@ export interface SteeringTensors {
   bias: Float32Array;
   dropped: Uint8Array;
   maxWeight: Uint8Array;
+  /** False when the mask changes nothing: the model then runs unsteered, without the steering graph. */
+  active: boolean;
 }
 
 /** Checks a mask against the model and lays it out; every problem is listed, with the entry it comes from. */
@@ -57,5 +59,6 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
     bias: Float32Array.from(off, (o, i) => (forced[i] ? SELECTION_BIAS : o && !drop ? -SELECTION_BIAS : 0)),
     dropped: Uint8Array.from(off, (o) => (o && drop ? 1 : 0)),
     maxWeight: Uint8Array.from(forced, (f) => (f && max ? 1 : 0)),
+    active: seen.size > 0,
   };
 }

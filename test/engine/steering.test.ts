@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ModelRunner } from '../../engine/runtime/model-runner.ts';
 import { MAX_FORCE_EPSILON, type ExpertMask, type MaskEntry } from '../../engine/steering/mask.ts';
 import { writeTinyCheckpoint } from '../helpers/checkpoints.ts';
-import { greedyWithCache, openRunner, type TokenRouting } from '../helpers/engine-run.ts';
+import { greedyWithCache, maxAbsDiff, openRunner, type TokenRouting } from '../helpers/engine-run.ts';
 import { Prng } from '../helpers/prng.ts';
 
 const FAMILIES = ['mixtral', 'qwen2_moe', 'qwen3_moe', 'olmoe'] as const;
@@ -97,6 +97,25 @@ describe('steering semantics on every family (16 experts, k = 4)', () => {
         });
       }
     }
+  }
+
+  for (const family of FAMILIES) {
+    it(`${family}: unsteered steps (routing graph, selection recorded on the host) match the steered graph under a no-op mask`, async () => {
+      const runner = runners.get(family)!;
+      const prompt = [3, 8, 21, 34, 55, 7, 13, 2, 40, 41];
+      const unsteered = runner.steering();
+      assert.equal(unsteered.active, false);
+      const plain = await greedyWithCache(runner, prompt, 3, unsteered);
+      const steered = await greedyWithCache(runner, prompt, 3, { ...unsteered, active: true });
+      assert.deepEqual(plain.generated, steered.generated);
+      plain.prefillLogits.forEach((row, t) => assert.ok(maxAbsDiff(row, steered.prefillLogits[t]) < 1e-4, `prefill logits, token ${t}`));
+      runner.moeLayers.forEach((layer, l) => plain.routing[l].forEach((tok, t) => {
+        const other = steered.routing[l][t];
+        assert.deepEqual(tok.selected, other.selected, `layer ${layer} token ${t}: selection`);
+        assert.ok(maxAbsDiff(tok.weights, other.weights) < 1e-5, `layer ${layer} token ${t}: weights ${tok.weights} vs ${other.weights}`);
+        assert.ok(maxAbsDiff(tok.routerLogits, other.routerLogits) < 1e-4, `layer ${layer} token ${t}: router logits`);
+      }));
+    });
   }
 
   it('drop and backfill agree where no off expert was in the original top-k, and differ where one was', async () => {

@@ -9,8 +9,8 @@ import type { SteeringTensors } from '../../engine/steering/steering-tensors.ts'
 export const testCacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-test-cache-'));
 process.on('exit', () => fs.rmSync(testCacheDir, { recursive: true, force: true }));
 
-export function openRunner(dir: string, build = { routing: true, steering: true }): Promise<ModelRunner> {
-  return ModelRunner.open(dir, { cacheDir: testCacheDir, threads: 1, build });
+export function openRunner(dir: string): Promise<ModelRunner> {
+  return ModelRunner.open(dir, { cacheDir: testCacheDir, threads: 1 });
 }
 
 export interface TokenRouting {

@@ -3,26 +3,28 @@ import { moeLayerIndices, type LayerWeightNames, type ModelSpec } from '../spec.
 import type { FamilyDescriptor } from '../families/family.ts';
 import { MAX_FORCE_EPSILON } from '../../steering/mask.ts';
 import { SELECTION_BIAS } from '../../steering/steering-tensors.ts';
-import { GraphBuilder, float } from './graph.ts';
+import { ExternalWeights, GraphBuilder, float } from './graph.ts';
 import { ropeParameters } from './rope.ts';
 
-/** What the graph computes besides logits; removing both gives the plain model the benchmark compares against. */
-export interface BuildOptions {
-  /** Outputs router_logits, selected_experts and routing_weights. */
-  routing: boolean;
-  /** Inputs expert_bias, expert_dropped and expert_max_weight. */
-  steering: boolean;
-}
+/**
+ * The graphs built from one checkpoint; they share one weights file.
+ * - steered: steering inputs, and routing outputs router_logits, selected_experts and routing_weights;
+ * - routing: the model as it is, plus router_logits (the runner derives the selection on the host), so that
+ *   recording an unsteered run adds almost no work to it;
+ * - plain: the model as it is, for benchmarks to compare against.
+ */
+export const GRAPH_VARIANTS = ['steered', 'routing', 'plain'] as const;
+export type GraphVariant = (typeof GRAPH_VARIANTS)[number];
 
 /**
  * The graph's interface, batch size one. T = new tokens this step, P = cached tokens, S = P + T, L = MoE layers.
  * inputs:  input_ids int64 [T]; position_ids int64 [T]; logits_from int64 [1] (first position whose logits are
  *          returned); past_key_{i}, past_value_{i} float [kv_heads, P, head_dim] per decoder layer;
- *          steering (engine/steering/steering-tensors.ts): expert_bias float [L, E], expert_dropped bool [L, E],
+ *          steered only (engine/steering/steering-tensors.ts): expert_bias float [L, E], expert_dropped bool [L, E],
  *          expert_max_weight bool [L, E].
  * outputs: logits float [T - logits_from, vocab]; present_key_{i}, present_value_{i} float [kv_heads, S, head_dim];
- *          routing: router_logits float [L, T, E]; selected_experts int64 [L, T, k] (-1 = slot dropped);
- *          routing_weights float [L, T, k] (the mixing weight of each selected expert, 0 for dropped slots).
+ *          router_logits float [L, T, E] (steered and routing); steered only: selected_experts int64 [L, T, k]
+ *          (-1 = slot dropped); routing_weights float [L, T, k] (each selected expert's mixing weight, 0 if dropped).
  */
 export const GRAPH_IO = {
   inputIds: 'input_ids',
@@ -48,7 +50,7 @@ interface Ctx {
   g: GraphBuilder;
   spec: ModelSpec;
   weights: WeightSource;
-  options: BuildOptions;
+  variant: GraphVariant;
   cos: string;
   sin: string;
   causalMask: string;
@@ -65,7 +67,7 @@ function checkShape(weights: WeightSource, name: string, expected: number[]): vo
 
 function load(ctx: Ctx, name: string, expected: number[]): string {
   checkShape(ctx.weights, name, expected);
-  return ctx.g.weight(name, expected, [ctx.weights.read(name)]);
+  return ctx.g.weight(name, expected, () => [ctx.weights.read(name)]);
 }
 
 function rmsNorm(ctx: Ctx, x: string, weight: string): string {
@@ -172,8 +174,9 @@ function* expertDowns(ctx: Ctx, names: LayerWeightNames): Generator<Float32Array
 
 interface RoutingValues {
   routerLogits: string;
-  selected: string;
-  weights: string;
+  /** Steered graph only. */
+  selected?: string;
+  weights?: string;
 }
 
 /**
@@ -207,8 +210,8 @@ function moeBlock(ctx: Ctx, moeIndex: number, x: string, names: LayerWeightNames
   const E = spec.numExperts;
   const I = spec.moeIntermediateSize;
   const z = linear(ctx, x, load(ctx, names.router!, [E, H])); // [T, E]
-  const fc1 = g.weight(`${names.router}.fc1`, [E, 2 * I, H], fusedGateUp(ctx, names));
-  const fc2 = g.weight(`${names.router}.fc2`, [E, H, I], expertDowns(ctx, names));
+  const fc1 = g.weight(`${names.router}.fc1`, [E, 2 * I, H], () => fusedGateUp(ctx, names));
+  const fc2 = g.weight(`${names.router}.fc2`, [E, H, I], () => expertDowns(ctx, names));
   const moe = (routerInput: string, normalize: number) =>
     g.op1('MoE', [x, routerInput, fc1, '', fc2], {
       k: spec.topK, activation_type: 'swiglu', swiglu_fusion: 1, normalize_routing_weights: normalize,
@@ -217,30 +220,21 @@ function moeBlock(ctx: Ctx, moeIndex: number, x: string, names: LayerWeightNames
 
   let out: string;
   let routing: RoutingValues | undefined;
-  if (!ctx.options.steering && !ctx.options.routing) {
-    out = moe(z, spec.normTopkProb ? 1 : 0);
-  } else {
-    let selected: string, weights: string, valid: string | undefined;
-    if (ctx.options.steering) {
-      ({ selected, weights, valid } = steeredRouting(ctx, moeIndex, z));
-    } else {
-      const [, top] = g.op('TopK', [z, ctx.ints([spec.topK])], { axis: -1, largest: 1, sorted: 1 }, { outputs: 2 });
-      selected = top;
-      weights = g.op1('GatherElements', [g.op1('Softmax', [z], { axis: -1 }), selected], { axis: 1 });
-      if (spec.normTopkProb) weights = g.op1('Div', [weights, g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 })]);
-    }
+  if (ctx.variant === 'steered') {
+    const { selected, weights, valid } = steeredRouting(ctx, moeIndex, z);
     // MoE takes softmax → top-k → renormalise of its router input. Feeding log w on the selected experts and
     // −BIG elsewhere makes it pick exactly them with weights w/Σw; the op is linear in the weights, so scaling its
     // output by Σw gives Σ w·expert(x) — also when a layer drops every slot (Σw = 0).
     const logWeights = g.op1('Log', [g.op1('Max', [weights, ctx.scalar(1e-30)])]);
-    const masked = valid ? g.op1('Where', [valid, logWeights, ctx.scalar(-BIG)]) : logWeights;
     const routerInput = g.op1('ScatterElements', [
-      g.op1('Expand', [ctx.scalar(-BIG), g.op1('Shape', [z])]), selected, masked,
+      g.op1('Expand', [ctx.scalar(-BIG), g.op1('Shape', [z])]), selected, g.op1('Where', [valid, logWeights, ctx.scalar(-BIG)]),
     ], { axis: 1 });
     const total = g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 });
     out = g.op1('Mul', [moe(routerInput, 1), total]);
-    const selectedOut = valid ? g.op1('Where', [valid, selected, g.constInt([-1], [])]) : selected;
-    routing = { routerLogits: z, selected: selectedOut, weights };
+    routing = { routerLogits: z, selected: g.op1('Where', [valid, selected, g.constInt([-1], [])]), weights };
+  } else {
+    out = moe(z, spec.normTopkProb ? 1 : 0);
+    if (ctx.variant === 'routing') routing = { routerLogits: z };
   }
 
   if (spec.sharedExpertIntermediateSize > 0) {
@@ -262,15 +256,35 @@ export interface BuildControl {
 }
 
 /**
- * Builds the instrumented decoder graph; weights stream to dataFile. Returns the serialised ModelProto. Yields to
- * the event loop after each layer, so a host stays responsive (progress, cancel) while a large model builds.
+ * Builds every graph variant of a checkpoint; weights stream once to dataFile, which all of them reference. Returns
+ * the serialised ModelProtos. Yields to the event loop after each layer, so a host stays responsive (progress,
+ * cancel) while a large model builds; an aborted build throws.
  */
-export async function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, options: BuildOptions,
-  dataFile: string, dataLocation: string, control: BuildControl = {}): Promise<Uint8Array> {
-  const g = new GraphBuilder(dataFile, dataLocation);
+export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, dataFile: string,
+  dataLocation: string, control: BuildControl = {}): Promise<Record<GraphVariant, Uint8Array>> {
+  const store = new ExternalWeights(dataFile, dataLocation);
+  const built: Partial<Record<GraphVariant, Uint8Array>> = {};
+  try {
+    for (const variant of GRAPH_VARIANTS) {
+      // The first variant reads and writes the weights, which is nearly all the work; the others reuse them.
+      const first = variant === GRAPH_VARIANTS[0];
+      built[variant] = await buildVariant(family, spec, weights, new GraphBuilder(store), variant, async (layer) => {
+        if (first) control.onProgress?.(layer + 1, spec.numLayers);
+        await new Promise((resolve) => setImmediate(resolve));
+        if (control.signal?.aborted) throw new Error('graph build cancelled');
+      });
+    }
+  } finally {
+    store.close();
+  }
+  return built as Record<GraphVariant, Uint8Array>;
+}
+
+async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, g: GraphBuilder,
+  variant: GraphVariant, layerDone: (layer: number) => Promise<void>): Promise<Uint8Array> {
   const scalarCache = new Map<number, string>();
   const ctx: Ctx = {
-    g, spec, weights, options, cos: '', sin: '', causalMask: '',
+    g, spec, weights, variant, cos: '', sin: '', causalMask: '',
     ints: (values) => g.constInt(values),
     scalar: (value) => {
       if (!scalarCache.has(value)) scalarCache.set(value, g.constFloat([value], []));
@@ -286,7 +300,7 @@ export async function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weig
     g.input(GRAPH_IO.pastKey(i), 'float', [spec.numKvHeads, 'past', spec.headDim]);
     g.input(GRAPH_IO.pastValue(i), 'float', [spec.numKvHeads, 'past', spec.headDim]);
   }
-  if (options.steering) {
+  if (variant === 'steered') {
     g.input(GRAPH_IO.expertBias, 'float', [L, spec.numExperts]);
     g.input(GRAPH_IO.expertDropped, 'bool', [L, spec.numExperts]);
     g.input(GRAPH_IO.expertMaxWeight, 'bool', [L, spec.numExperts]);
@@ -329,23 +343,20 @@ export async function buildGraph(family: FamilyDescriptor, spec: ModelSpec, weig
       mlp = swigluMlp(ctx, h, load(ctx, names.denseGate!, [I, H]), load(ctx, names.denseUp!, [I, H]), load(ctx, names.denseDown!, [H, I]));
     }
     x = g.op1('Add', [x, mlp]);
-    control.onProgress?.(layer + 1, spec.numLayers);
-    await new Promise((resolve) => setImmediate(resolve));
-    if (control.signal?.aborted) {
-      g.abandon();
-      throw new Error('graph build cancelled');
-    }
+    await layerDone(layer);
   }
   x = rmsNorm(ctx, x, load(ctx, globals.finalNorm, [spec.hiddenSize]));
   const tail = g.op1('Slice', [x, logitsFrom, ctx.ints([Number.MAX_SAFE_INTEGER]), ctx.ints([0])]);
   const lmHead = globals.lmHead === globals.embed ? embed : load(ctx, globals.lmHead, [spec.vocabSize, spec.hiddenSize]);
   g.bindOutput(linear(ctx, tail, lmHead), GRAPH_IO.logits, 'float', ['logit_tokens', spec.vocabSize]);
 
-  if (options.routing && L > 0) {
+  if (variant !== 'plain' && L > 0) {
     const stack = (values: string[]) => g.op1('Concat', values.map((v) => g.op1('Unsqueeze', [v, ctx.ints([0])])), { axis: 0 });
     g.bindOutput(stack(routing.map((r) => r.routerLogits)), GRAPH_IO.routerLogits, 'float', [L, 'tokens', spec.numExperts]);
-    g.bindOutput(stack(routing.map((r) => r.selected)), GRAPH_IO.selectedExperts, 'int64', [L, 'tokens', spec.topK]);
-    g.bindOutput(stack(routing.map((r) => r.weights)), GRAPH_IO.routingWeights, 'float', [L, 'tokens', spec.topK]);
+    if (variant === 'steered') {
+      g.bindOutput(stack(routing.map((r) => r.selected!)), GRAPH_IO.selectedExperts, 'int64', [L, 'tokens', spec.topK]);
+      g.bindOutput(stack(routing.map((r) => r.weights!)), GRAPH_IO.routingWeights, 'float', [L, 'tokens', spec.topK]);
+    }
   }
-  return g.finish(`${spec.modelType}-mote`);
+  return g.finish(`${spec.modelType}-mote-${variant}`);
 }

@@ -3,51 +3,51 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint.ts';
-import { buildGraph, type BuildControl, type BuildOptions } from './build-graph.ts';
+import { buildGraphs, GRAPH_VARIANTS, type BuildControl, type GraphVariant } from './build-graph.ts';
 
 /** Bump when the graph builder's output changes, so stale cached graphs are rebuilt. */
-const GRAPH_FORMAT = 2;
-const MODEL_FILE = 'model.onnx';
+const GRAPH_FORMAT = 3;
+const modelFile = (variant: GraphVariant) => `${variant}.onnx`;
 const DATA_FILE = 'weights.bin';
 
 function defaultCacheDir(): string {
   return process.env.MOTE_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'mote-studio');
 }
 
-export interface BuiltGraph {
-  modelPath: string;
+export interface BuiltGraphs {
+  modelPaths: Record<GraphVariant, string>;
   fromCache: boolean;
 }
 
 /**
- * The checkpoint's graph for these options, built on first use and cached under cacheDir/graphs/<key>/, where the
- * key covers the checkpoint's content, the options and the builder's format. A build goes to a temporary folder
- * that is renamed into place when complete, so an interrupted build never leaves a half-written graph.
+ * The checkpoint's graphs (every variant, sharing one weights file), built on first use and cached under
+ * cacheDir/graphs/<key>/, where the key covers the checkpoint's content and the builder's format. A build goes to a
+ * temporary folder that is renamed into place when complete, so an interrupted build never leaves a half-written
+ * graph.
  */
-export async function ensureGraph(ckpt: Checkpoint, options: BuildOptions, cacheDir = defaultCacheDir(),
-  control: BuildControl = {}): Promise<BuiltGraph> {
-  const key = crypto.createHash('sha256').update(JSON.stringify({ GRAPH_FORMAT, content: ckpt.contentHash, options })).digest('hex').slice(0, 24);
+export async function ensureGraphs(ckpt: Checkpoint, cacheDir = defaultCacheDir(), control: BuildControl = {}): Promise<BuiltGraphs> {
+  const key = crypto.createHash('sha256').update(JSON.stringify({ GRAPH_FORMAT, content: ckpt.contentHash })).digest('hex').slice(0, 24);
   const graphsDir = path.join(cacheDir, 'graphs');
   const finalDir = path.join(graphsDir, key);
-  const modelPath = path.join(finalDir, MODEL_FILE);
-  if (fs.existsSync(modelPath)) return { modelPath, fromCache: true };
+  const modelPaths = Object.fromEntries(GRAPH_VARIANTS.map((v) => [v, path.join(finalDir, modelFile(v))])) as Record<GraphVariant, string>;
+  if (fs.existsSync(finalDir)) return { modelPaths, fromCache: true };
 
   fs.mkdirSync(graphsDir, { recursive: true });
   const tmpDir = fs.mkdtempSync(path.join(graphsDir, `${key}.tmp-`));
   try {
-    const model = await buildGraph(ckpt.family, ckpt.spec, ckpt.weights, options, path.join(tmpDir, DATA_FILE), DATA_FILE, control);
-    fs.writeFileSync(path.join(tmpDir, MODEL_FILE), model);
-    fs.writeFileSync(path.join(tmpDir, 'source.json'), JSON.stringify({ checkpoint: ckpt.dir, contentHash: ckpt.contentHash, options }, null, 2));
+    const models = await buildGraphs(ckpt.family, ckpt.spec, ckpt.weights, path.join(tmpDir, DATA_FILE), DATA_FILE, control);
+    for (const variant of GRAPH_VARIANTS) fs.writeFileSync(path.join(tmpDir, modelFile(variant)), models[variant]);
+    fs.writeFileSync(path.join(tmpDir, 'source.json'), JSON.stringify({ checkpoint: ckpt.dir, contentHash: ckpt.contentHash }, null, 2));
     try {
       fs.renameSync(tmpDir, finalDir);
     } catch (err) {
       // Another process finished the same build first; its result is identical.
-      if (!fs.existsSync(modelPath)) throw err;
+      if (!fs.existsSync(finalDir)) throw err;
       fs.rmSync(tmpDir, { recursive: true, force: true });
     }
   } catch (err) {
     fs.rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   }
-  return { modelPath, fromCache: false };
+  return { modelPaths, fromCache: false };
 }

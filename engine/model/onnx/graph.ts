@@ -27,21 +27,79 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
 }
 
 /**
- * Builds one ONNX graph. Nodes are added in topological order by construction: an op's inputs are names returned
- * by earlier calls. Large initialisers are streamed to an external data file as they are added.
+ * The large float32 weights of a checkpoint, streamed once to one external data file that every graph variant built
+ * from it references. Each weight is written on first use; later uses return the same tensor without reading it.
  */
-export class GraphBuilder {
-  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
-  private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
-  private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+export class ExternalWeights {
   private readonly fd: number;
+  private readonly tensors = new Map<string, onnxProto.onnx.ITensorProto>();
   private offset = 0;
-  private counter = 0;
 
   constructor(dataFile: string, private readonly dataLocation: string) {
     this.fd = fs.openSync(dataFile, 'w');
   }
+
+  /** `chunks` is only called the first time a name is seen, and its chunks are written one at a time. */
+  tensor(name: string, dims: number[], chunks: () => Iterable<Float32Array>): onnxProto.onnx.ITensorProto {
+    const known = this.tensors.get(name);
+    if (known) return known;
+    const expected = dims.reduce((a, d) => a * d, 1);
+    let tensor: onnxProto.onnx.ITensorProto;
+    if (expected * 4 < EXTERNAL_MIN_BYTES) {
+      const parts = [...chunks()];
+      checkCount(name, dims, parts.reduce((a, c) => a + c.length, 0), expected);
+      const data = new Float32Array(expected);
+      parts.reduce((at, c) => (data.set(c, at), at + c.length), 0);
+      tensor = { name, dataType: DT.FLOAT, dims, rawData: new Uint8Array(data.buffer) };
+    } else {
+      const start = Math.ceil(this.offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+      let at = start;
+      for (const c of chunks()) {
+        const bytes = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+        let written = 0;
+        while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written, at + written);
+        at += bytes.length;
+      }
+      checkCount(name, dims, (at - start) / 4, expected);
+      this.offset = at;
+      tensor = {
+        name,
+        dataType: DT.FLOAT,
+        dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: this.dataLocation },
+          { key: 'offset', value: String(start) },
+          { key: 'length', value: String(expected * 4) },
+        ],
+      };
+    }
+    this.tensors.set(name, tensor);
+    return tensor;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+function checkCount(name: string, dims: number[], count: number, expected: number): void {
+  if (count !== expected) throw new Error(`internal: weight ${name} has ${count} values for dims ${JSON.stringify(dims)}`);
+}
+
+/**
+ * Builds one ONNX graph. Nodes are added in topological order by construction: an op's inputs are names returned
+ * by earlier calls. Weights come from an ExternalWeights store, which graphs built from one checkpoint share.
+ */
+export class GraphBuilder {
+  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  private readonly weightNames = new Set<string>();
+  private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private counter = 0;
+
+  constructor(private readonly weights: ExternalWeights) {}
 
   private fresh(hint: string): string {
     return `${hint}_${this.counter++}`;
@@ -70,41 +128,11 @@ export class GraphBuilder {
   }
 
   /** A float32 weight given as consecutive chunks (so a fused tensor never has to exist whole in memory). */
-  weight(name: string, dims: number[], chunks: Iterable<Float32Array>): string {
-    const expected = dims.reduce((a, d) => a * d, 1);
-    const parts = [...chunks];
-    const count = parts.reduce((a, c) => a + c.length, 0);
-    if (count !== expected) throw new Error(`internal: weight ${name} has ${count} values for dims ${JSON.stringify(dims)}`);
-    if (count * 4 < EXTERNAL_MIN_BYTES) {
-      const data = new Float32Array(count);
-      let at = 0;
-      for (const p of parts) {
-        data.set(p, at);
-        at += p.length;
-      }
-      this.initializers.push({ name, dataType: DT.FLOAT, dims, rawData: new Uint8Array(data.buffer) });
-      return name;
+  weight(name: string, dims: number[], chunks: () => Iterable<Float32Array>): string {
+    if (!this.weightNames.has(name)) {
+      this.weightNames.add(name);
+      this.initializers.push(this.weights.tensor(name, dims, chunks));
     }
-    const start = Math.ceil(this.offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
-    let at = start;
-    for (const p of parts) {
-      const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
-      let written = 0;
-      while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written, at + written);
-      at += bytes.length;
-    }
-    this.offset = at;
-    this.initializers.push({
-      name,
-      dataType: DT.FLOAT,
-      dims,
-      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-      externalData: [
-        { key: 'location', value: this.dataLocation },
-        { key: 'offset', value: String(start) },
-        { key: 'length', value: String(count * 4) },
-      ],
-    });
     return name;
   }
 
@@ -133,14 +161,8 @@ export class GraphBuilder {
     this.output(name, type, dims);
   }
 
-  /** Closes the external data file without producing a model. */
-  abandon(): void {
-    fs.closeSync(this.fd);
-  }
-
-  /** Serialises the model and closes the external data file. */
+  /** Serialises the model; its external weights stay in the shared store. */
   finish(modelName: string): Uint8Array {
-    fs.closeSync(this.fd);
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'mote-studio',
