@@ -141,23 +141,15 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
     progress({ index: record.idx, class: record.class, label: record.label, tokens: record.tokenIds.length });
   };
 
-  // Pipelined: onnxruntime computes prompt i + 1 off the main thread while prompt i's transaction is written, so
-  // recording costs little throughput. Each prompt is still its own transaction, written in order.
-  let pending: PromptRecord | null = null;
   try {
     for (const prompt of runPrompts) {
       if (finished.has(prompt.index)) continue;
       if (opts.signal?.aborted) {
-        if (pending) store(pending);
         setRunStatus(db, runId, 'cancelled');
         return { runId, status: 'cancelled', resumedFrom, recorded };
       }
-      const computing = compute(prompt);
-      if (pending) store(pending);
-      pending = null;
-      pending = await computing;
+      store(await compute(prompt));
     }
-    if (pending) store(pending);
   } catch (err) {
     setRunStatus(db, runId, 'failed', (err as Error).message);
     throw err;

@@ -5,7 +5,7 @@ import os from 'node:os';
  * untouched, and a decoded array owns aligned memory instead of a view into a Buffer that better-sqlite3 (or
  * Node's Buffer pool) may share, at an offset a typed array may not be allowed to start at.
  */
-type BlobArray = Int16Array | Int32Array | Float32Array;
+type BlobArray = Int16Array | Int32Array | Float32Array | Float64Array;
 type BlobArrayType<T extends BlobArray> = { new(length: number): T; readonly BYTES_PER_ELEMENT: number };
 
 const HOST_IS_LITTLE_ENDIAN = os.endianness() === 'LE';
@@ -28,6 +28,10 @@ export function float32FromBlob(blob: Uint8Array): Float32Array {
   return fromBlob(blob, Float32Array);
 }
 
+export function float64FromBlob(blob: Uint8Array): Float64Array {
+  return fromBlob(blob, Float64Array);
+}
+
 function fromBlob<T extends BlobArray>(blob: Uint8Array, type: BlobArrayType<T>): T {
   const size = type.BYTES_PER_ELEMENT;
   if (blob.byteLength % size !== 0) {
@@ -42,5 +46,6 @@ function fromBlob<T extends BlobArray>(blob: Uint8Array, type: BlobArrayType<T>)
 
 function swapBytes(bytes: Buffer, size: number): void {
   if (size === 2) bytes.swap16();
-  else bytes.swap32();
+  else if (size === 4) bytes.swap32();
+  else bytes.swap64();
 }

@@ -1,8 +1,9 @@
+import type { Transaction } from 'better-sqlite3';
 import type { ProbeSet } from '../probes/probe-set.ts';
 import type { ModelIdentity } from '../steering/mask-file.ts';
 import type { ExpertMask } from '../steering/mask.ts';
 import type { ReadableDB, WritableDB } from './database.ts';
-import { float32FromBlob, int16FromBlob, int32FromBlob, toBlob } from './routing-blobs.ts';
+import { float32FromBlob, float64FromBlob, int16FromBlob, int32FromBlob, toBlob } from './routing-blobs.ts';
 import { countSpans, spanRange, type Span } from './span-counts.ts';
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
@@ -146,6 +147,16 @@ interface PromptRow {
   correct: number | null;
 }
 
+interface SpanCountsRow {
+  class: string;
+  tokens: number;
+  prompts: number;
+  hits: Buffer;
+  rate_sums: Buffer;
+  moe_layers: string;
+  num_experts: number;
+}
+
 interface EvaluationRow {
   id: number;
   run_id: number | null;
@@ -175,45 +186,79 @@ export function finishedPromptIndices(db: ReadableDB, runId: number): Set<number
   return new Set(db.prepare('SELECT idx FROM prompts WHERE run_id = ?').pluck().all(runId) as number[]);
 }
 
-/**
- * Stores a finished prompt and adds its routing to the run's expert_counts and class_totals, in one transaction.
- * A prompt already recorded for this run leaves everything as it was (so a resumed run never counts twice);
- * returns whether it was recorded now. `moeLayers` and `k` must be the run's.
- */
-export function recordPrompt(db: WritableDB, runId: number, prompt: PromptRecord, moeLayers: number[], k: number): boolean {
-  const selected = checkPrompt(db, runId, prompt, moeLayers.length, k);
+type RecordTransaction = Transaction<(runId: number, prompt: PromptRecord, moeLayers: number[], k: number) => boolean>;
+
+const recorders = new WeakMap<WritableDB, RecordTransaction>();
+
+/** recordPrompt's transaction, its statements prepared once per database handle. */
+function recorder(db: WritableDB): RecordTransaction {
+  let record = recorders.get(db);
+  if (!record) {
+    record = prepareRecorder(db);
+    recorders.set(db, record);
+  }
+  return record;
+}
+
+function prepareRecorder(db: WritableDB): RecordTransaction {
+  const selectNumExperts = db.prepare('SELECT num_experts FROM runs WHERE id = ?').pluck();
   const insertPrompt = db.prepare(`
     INSERT INTO prompts (run_id, idx, class, text, response_forced, answer, token_ids, prompt_tokens, output_text,
       label, correct, selected, weights, router_logits)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (run_id, idx) DO NOTHING
   `);
-  const addTotal = db.prepare(`
-    INSERT INTO class_totals (run_id, span, class, tokens, prompts) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, prompts = prompts + excluded.prompts
+  const where = 'WHERE run_id = ? AND span = ? AND class = ?';
+  const spanExists = db.prepare(`SELECT 1 FROM span_counts ${where}`).pluck();
+  const readSpan = db.prepare(`SELECT hits, rate_sums FROM span_counts ${where}`);
+  const insertSpan = db.prepare(`
+    INSERT INTO span_counts (run_id, span, class, tokens, prompts, hits, rate_sums) VALUES (?, ?, ?, ?, ?, ?, ?)
   `);
-  const addCount = db.prepare(`
-    INSERT INTO expert_counts (run_id, span, class, layer, expert, hits, prompt_rate_sum) VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT DO UPDATE SET hits = hits + excluded.hits, prompt_rate_sum = prompt_rate_sum + excluded.prompt_rate_sum
+  const updateSpan = db.prepare(`
+    UPDATE span_counts SET tokens = tokens + ?, prompts = prompts + 1, hits = ?, rate_sums = ? ${where}
   `);
-  return db.transaction(() => {
+  return db.transaction((runId: number, prompt: PromptRecord, moeLayers: number[], k: number) => {
+    const E = selectNumExperts.get(runId) as number | undefined;
+    if (E === undefined) throw new Error(`${db.name}: there is no run ${runId}`);
+    const selected = checkPrompt(db, runId, prompt, moeLayers.length, k, E);
     const { changes } = insertPrompt.run(runId, prompt.idx, prompt.class, prompt.text, prompt.responseForced ?? null,
       prompt.answer ?? null, toBlob(prompt.tokenIds), prompt.promptTokens, prompt.outputText, prompt.label,
       prompt.correct === null ? null : Number(prompt.correct), toBlob(selected), toBlob(prompt.weights),
       prompt.routerLogits ? toBlob(prompt.routerLogits) : null);
     if (changes === 0) return false;
-    for (const { span, tokens, hits } of countSpans(selected, prompt.promptTokens, moeLayers.length, k)) {
-      addTotal.run(runId, span, prompt.class, tokens, tokens > 0 ? 1 : 0);
-      hits.forEach((experts, l) => {
-        for (const [expert, n] of experts) addCount.run(runId, span, prompt.class, moeLayers[l], expert, n, n / tokens);
-      });
+    const cells = moeLayers.length * E;
+    for (const { span, tokens, hits } of countSpans(selected, prompt.promptTokens, moeLayers.length, k, E)) {
+      const key = [runId, span, prompt.class];
+      if (tokens === 0) {
+        // The class is still listed for this span, with 0 tokens and 0 prompts.
+        if (!spanExists.get(key)) insertSpan.run(key, 0, 0, toBlob(new Int32Array(cells)), toBlob(new Float64Array(cells)));
+        continue;
+      }
+      const row = readSpan.get(key) as { hits: Buffer; rate_sums: Buffer } | undefined;
+      const hitSums = row ? int32FromBlob(row.hits) : new Int32Array(cells);
+      const rateSums = row ? float64FromBlob(row.rate_sums) : new Float64Array(cells);
+      for (let i = 0; i < cells; i++) {
+        hitSums[i] += hits[i];
+        rateSums[i] += hits[i] / tokens;
+      }
+      if (row) updateSpan.run(tokens, toBlob(hitSums), toBlob(rateSums), key);
+      else insertSpan.run(key, tokens, 1, toBlob(hitSums), toBlob(rateSums));
     }
     return true;
-  }).immediate();
+  });
+}
+
+/**
+ * Stores a finished prompt and adds its routing to the run's span_counts, in one IMMEDIATE transaction. A prompt
+ * already recorded for this run leaves everything as it was (so a resumed run never counts twice); returns whether
+ * it was recorded now. `moeLayers` and `k` must be the run's.
+ */
+export function recordPrompt(db: WritableDB, runId: number, prompt: PromptRecord, moeLayers: number[], k: number): boolean {
+  return recorder(db).immediate(runId, prompt, moeLayers, k);
 }
 
 /** Validates the routing's shape and returns `selected` as int16. */
-function checkPrompt(db: WritableDB, runId: number, p: PromptRecord, layers: number, k: number): Int16Array {
+function checkPrompt(db: WritableDB, runId: number, p: PromptRecord, layers: number, k: number, numExperts: number): Int16Array {
   const fail = (problem: string): never => {
     throw new Error(`${db.name}: cannot record prompt ${p.idx} of run ${runId}: ${problem}`);
   };
@@ -227,10 +272,11 @@ function checkPrompt(db: WritableDB, runId: number, p: PromptRecord, layers: num
   if (p.routerLogits && p.routerLogits.length % (tokens * layers) !== 0) {
     fail(`routerLogits has ${p.routerLogits.length} entries, not a multiple of ${tokens} tokens × ${layers} layers`);
   }
-  if (p.selected instanceof Int16Array) return p.selected;
-  const bad = p.selected.find((e) => e < -1 || e > MAX_EXPERT);
-  if (bad !== undefined) fail(`expert ${bad} in selected is outside −1..${MAX_EXPERT}`);
-  return Int16Array.from(p.selected);
+  const maxExpert = Math.min(numExperts - 1, MAX_EXPERT);
+  for (const e of p.selected) {
+    if (e < -1 || e > maxExpert) fail(`expert ${e} in selected is outside −1..${maxExpert}`);
+  }
+  return p.selected instanceof Int16Array ? p.selected : Int16Array.from(p.selected);
 }
 
 /** Ends (or, with 'running', resumes) a run; finished_at is set for every status but 'running'. */
@@ -320,18 +366,33 @@ export function getPromptRouting(db: ReadableDB, runId: number, idx: number): Pr
 
 /** The heatmap data of one span: per-class totals and the non-zero (class, layer, expert) counts. */
 export function getCounts(db: ReadableDB, runId: number, span: Span): { classes: ClassTotal[]; counts: ExpertCount[] } {
-  const classes = db.prepare(`
-    SELECT class, tokens, prompts FROM class_totals WHERE run_id = ? AND span = ? ORDER BY class
-  `);
-  const counts = db.prepare(`
-    SELECT class, layer, expert, hits, prompt_rate_sum AS promptRateSum
-    FROM expert_counts WHERE run_id = ? AND span = ? ORDER BY class, layer, expert
-  `);
-  // One read transaction, so both come from the same snapshot while a run is still writing.
-  return db.transaction(() => ({
-    classes: classes.all(runId, span) as ClassTotal[],
-    counts: counts.all(runId, span) as ExpertCount[],
-  }))();
+  // One statement, so every class comes from the same snapshot while a run is still writing.
+  const rows = db.prepare(`
+    SELECT s.class, s.tokens, s.prompts, s.hits, s.rate_sums, r.moe_layers, r.num_experts
+    FROM span_counts s JOIN runs r ON r.id = s.run_id
+    WHERE s.run_id = ? AND s.span = ? ORDER BY s.class
+  `).all(runId, span) as SpanCountsRow[];
+  return {
+    classes: rows.map((row) => ({ class: row.class, tokens: row.tokens, prompts: row.prompts })),
+    counts: rows.flatMap(nonZeroCounts),
+  };
+}
+
+function nonZeroCounts(row: SpanCountsRow): ExpertCount[] {
+  const moeLayers = JSON.parse(row.moe_layers) as number[];
+  const E = row.num_experts;
+  const hits = int32FromBlob(row.hits);
+  const rateSums = float64FromBlob(row.rate_sums);
+  // The BLOBs' layers are in moe_layers order; the counts go by decoder layer.
+  const byLayer = [...moeLayers.keys()].sort((a, b) => moeLayers[a] - moeLayers[b]);
+  const counts: ExpertCount[] = [];
+  for (const l of byLayer) {
+    for (let expert = 0; expert < E; expert++) {
+      const i = l * E + expert;
+      if (hits[i] > 0) counts.push({ class: row.class, layer: moeLayers[l], expert, hits: hits[i], promptRateSum: rateSums[i] });
+    }
+  }
+  return counts;
 }
 
 /**

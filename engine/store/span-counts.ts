@@ -13,22 +13,25 @@ export function spanRange(span: Span, promptTokens: number, routedTokens: number
 export interface SpanCount {
   span: Span;
   tokens: number;
-  /** hits[l] maps expert → span tokens routed to it at the l-th MoE layer of the run. */
-  hits: Map<number, number>[];
+  /** [layers, experts]: span tokens routed to each expert at each MoE layer of the run, in the run's layer order. */
+  hits: Int32Array;
 }
 
-/** Counts one prompt's routing per span. `selected` is [T, layers, k]; −1 (a dropped slot) is not counted. */
-export function countSpans(selected: Int16Array, promptTokens: number, layers: number, k: number): SpanCount[] {
+/**
+ * Counts one prompt's routing per span. `selected` is [T, layers, k] with experts below `experts`; −1 (a dropped
+ * slot) is not counted.
+ */
+export function countSpans(selected: Int16Array, promptTokens: number, layers: number, k: number, experts: number): SpanCount[] {
   const routedTokens = selected.length / (layers * k);
   return SPANS.map((span) => {
     const [start, end] = spanRange(span, promptTokens, routedTokens);
-    const hits = Array.from({ length: layers }, () => new Map<number, number>());
+    const hits = new Int32Array(layers * experts);
     for (let t = start; t < end; t++) {
       for (let l = 0; l < layers; l++) {
         const at = (t * layers + l) * k;
         for (let j = 0; j < k; j++) {
           const expert = selected[at + j];
-          if (expert >= 0) hits[l].set(expert, (hits[l].get(expert) ?? 0) + 1);
+          if (expert >= 0) hits[l * experts + expert]++;
         }
       }
     }

@@ -184,6 +184,8 @@ describe('runs store', () => {
     refuses({ ...p, promptTokens: 6, tokenIds: new Int32Array(6) }, /5 routed tokens for 6 prompt tokens of 6/);
     refuses({ ...p, routerLogits: new Float32Array(7) }, /routerLogits has 7 entries/);
     refuses({ ...p, selected: Int32Array.from(p.selected, (e) => (e === 3 ? 40_000 : e)) }, /expert 40000 in selected is outside/);
+    refuses({ ...p, selected: p.selected.map((e) => (e === 3 ? 4 : e)) }, /expert 4 in selected is outside −1..3/);
+    assert.throws(() => recordPrompt(db, 999, p, SHAPE.moeLayers, SHAPE.topK), { message: `${db.name}: there is no run 999` });
     assert.equal(finishedPromptIndices(db, runId).size, 0);
     db.close();
   });

@@ -2,19 +2,24 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { openDatabase, type ReadableDB } from '../../../engine/store/database.ts';
+import type { ReadableDB, WritableDB } from '../../../engine/store/database.ts';
 import { migrate } from '../../../engine/store/migrate.ts';
 import { migration001 } from '../../../engine/store/migrations/001-initial.ts';
-import {
-  createRun, finishedPromptIndices, getCounts, getPromptRouting, recordPrompt, saveEvaluation,
-} from '../../../engine/store/runs.ts';
+import { createRun, finishedPromptIndices, getPromptRouting, saveEvaluation } from '../../../engine/store/runs.ts';
 import { newRun, randomPrompt, tempDir } from '../helpers.ts';
+import { getCountsV1, openSchema1, recordPromptV1 } from './schema-1.ts';
 
 const dir = tempDir();
 const SHAPE = { moeLayers: [1, 3], numExperts: 8, topK: 2 };
 
 function columns(db: Database.Database, table: string): string[] {
   return db.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).pluck().all(table) as string[];
+}
+
+/** A schema-1 database with one run. */
+function withRun(name: string): { db: Database.Database; runId: number } {
+  const db = openSchema1(path.join(dir, name));
+  return { db, runId: createRun(db as WritableDB, newRun(SHAPE)) };
 }
 
 describe('migration 001 (initial)', () => {
@@ -33,18 +38,16 @@ describe('migration 001 (initial)', () => {
   });
 
   it('checks statuses and spans', () => {
-    const db = openDatabase(path.join(dir, 'checks.sqlite'));
-    const runId = createRun(db, newRun(SHAPE));
+    const { db, runId } = withRun('checks.sqlite');
     assert.throws(() => db.prepare("UPDATE runs SET status = 'paused' WHERE id = ?").run(runId), /CHECK constraint failed/);
     assert.throws(() => db.prepare("INSERT INTO class_totals VALUES (?, 'a', 'middle', 1, 1)").run(runId), /CHECK constraint failed/);
     db.close();
   });
 
   it('deletes a run with its prompts and counts, and keeps its evaluations', () => {
-    const db = openDatabase(path.join(dir, 'cascade.sqlite'));
-    const runId = createRun(db, newRun(SHAPE));
-    recordPrompt(db, runId, randomPrompt(1, 0, 2, 2, 8), SHAPE.moeLayers, SHAPE.topK);
-    const evaluationId = saveEvaluation(db, { runId, modelHash: 'h', setId: 's', mask: { mode: 'drop', forceWeight: 'natural', entries: [] }, result: {} });
+    const { db, runId } = withRun('cascade.sqlite');
+    recordPromptV1(db, runId, randomPrompt(1, 0, 2, 2, 8), SHAPE);
+    const evaluationId = saveEvaluation(db as WritableDB, { runId, modelHash: 'h', setId: 's', mask: { mode: 'drop', forceWeight: 'natural', entries: [] }, result: {} });
     db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
     for (const table of ['prompts', 'expert_counts', 'class_totals']) {
       assert.equal(db.prepare(`SELECT count(*) FROM ${table}`).pluck().get(), 0, table);
@@ -54,17 +57,16 @@ describe('migration 001 (initial)', () => {
   });
 
   it('serves the hot queries from the primary keys, without scans or sorting', () => {
-    const file = path.join(dir, 'plans.sqlite');
-    const db = openDatabase(file);
-    const runId = createRun(db, newRun(SHAPE));
-    for (let idx = 0; idx < 20; idx++) recordPrompt(db, runId, randomPrompt(2, idx, 2, 2, 8), SHAPE.moeLayers, SHAPE.topK);
+    const { db, runId } = withRun('plans.sqlite');
+    for (let idx = 0; idx < 20; idx++) recordPromptV1(db, runId, randomPrompt(2, idx, 2, 2, 8), SHAPE);
+    const file = db.name;
     db.close();
 
     const executed: string[] = [];
     const traced = new Database(file, { verbose: (sql) => executed.push(String(sql)) });
     const run = (query: (db: ReadableDB) => unknown) => {
       executed.length = 0;
-      query(traced as unknown as ReadableDB);
+      query(traced as ReadableDB);
       return executed.filter((sql) => /^\s*SELECT/i.test(sql))
         .map((sql) => (traced.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((row) => row.detail));
     };
@@ -72,7 +74,7 @@ describe('migration 001 (initial)', () => {
     assert.deepEqual(run((d) => finishedPromptIndices(d, runId)), [
       ['SEARCH prompts USING COVERING INDEX sqlite_autoindex_prompts_1 (run_id=?)'],
     ]);
-    assert.deepEqual(run((d) => getCounts(d, runId, 'prompt')), [
+    assert.deepEqual(run((d) => getCountsV1(d, runId, 'prompt')), [
       ['SEARCH class_totals USING PRIMARY KEY (run_id=? AND span=?)'],
       ['SEARCH expert_counts USING PRIMARY KEY (run_id=? AND span=?)'],
     ]);
