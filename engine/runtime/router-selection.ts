@@ -16,10 +16,6 @@ export function selectExperts(spec: Pick<ModelSpec, 'numExperts' | 'topK' | 'nor
   const top = new Int32Array(k);
   for (let r = 0; r < rows; r++) {
     const z = routerLogits.subarray(r * E, (r + 1) * E);
-    let max = -Infinity;
-    for (let e = 0; e < E; e++) max = Math.max(max, z[e]);
-    let sum = 0;
-    for (let e = 0; e < E; e++) sum += Math.exp(z[e] - max);
     // Insertion into a best-first list of k: E is small (≤ a few hundred) and k ≤ 16.
     let filled = 0;
     for (let e = 0; e < E; e++) {
@@ -32,9 +28,10 @@ export function selectExperts(spec: Pick<ModelSpec, 'numExperts' | 'topK' | 'nor
       top[at] = e;
       filled = Math.min(filled + 1, k);
     }
-    let kept = 0;
-    for (let j = 0; j < k; j++) kept += Math.exp(z[top[j]] - max);
-    const denominator = spec.normTopkProb ? kept : sum;
+    const max = z[top[0]];
+    let denominator = 0;
+    if (spec.normTopkProb) for (let j = 0; j < k; j++) denominator += Math.exp(z[top[j]] - max);
+    else for (let e = 0; e < E; e++) denominator += Math.exp(z[e] - max);
     for (let j = 0; j < k; j++) {
       selected[r * k + j] = top[j];
       weights[r * k + j] = Math.exp(z[top[j]] - max) / denominator;

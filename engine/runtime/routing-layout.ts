@@ -6,35 +6,34 @@ import type { StepRouting } from './model-runner.ts';
  */
 export class SequenceRouting {
   tokens = 0;
-  private readonly selected: number[] = [];
-  private readonly weights: number[] = [];
-  private readonly logits: number[] = [];
+  private readonly steps: StepRouting[] = [];
 
   constructor(readonly layers: number, readonly k: number, readonly experts: number, readonly keepLogits: boolean) {}
 
   append(step: StepRouting): void {
-    const { layers, k, experts } = this;
-    for (let t = 0; t < step.tokens; t++) {
-      for (let l = 0; l < layers; l++) {
-        const at = (l * step.tokens + t) * k;
-        for (let j = 0; j < k; j++) {
-          this.selected.push(step.selected[at + j]);
-          this.weights.push(step.weights[at + j]);
-        }
-        if (this.keepLogits) {
-          const from = (l * step.tokens + t) * experts;
-          for (let e = 0; e < experts; e++) this.logits.push(step.routerLogits[from + e]);
-        }
-      }
-    }
+    this.steps.push(step);
     this.tokens += step.tokens;
   }
 
   toArrays(): { selected: Int16Array; weights: Float32Array; routerLogits?: Float32Array } {
-    return {
-      selected: Int16Array.from(this.selected),
-      weights: Float32Array.from(this.weights),
-      ...(this.keepLogits ? { routerLogits: Float32Array.from(this.logits) } : {}),
-    };
+    const { layers, k, experts } = this;
+    const selected = new Int16Array(this.tokens * layers * k);
+    const weights = new Float32Array(selected.length);
+    const logits = this.keepLogits ? new Float32Array(this.tokens * layers * experts) : undefined;
+    let token = 0;
+    for (const step of this.steps) {
+      for (let t = 0; t < step.tokens; t++, token++) {
+        for (let l = 0; l < layers; l++) {
+          const from = (l * step.tokens + t) * k;
+          const to = (token * layers + l) * k;
+          for (let j = 0; j < k; j++) {
+            selected[to + j] = step.selected[from + j];
+            weights[to + j] = step.weights[from + j];
+          }
+          logits?.set(step.routerLogits.subarray((l * step.tokens + t) * experts, (l * step.tokens + t + 1) * experts), (token * layers + l) * experts);
+        }
+      }
+    }
+    return { selected, weights, ...(logits ? { routerLogits: logits } : {}) };
   }
 }

@@ -23,8 +23,9 @@ export type GraphVariant = (typeof GRAPH_VARIANTS)[number];
  *          steered only (engine/steering/steering-tensors.ts): expert_bias float [L, E], expert_dropped bool [L, E],
  *          expert_max_weight bool [L, E].
  * outputs: logits float [T - logits_from, vocab]; present_key_{i}, present_value_{i} float [kv_heads, S, head_dim];
- *          router_logits float [L, T, E] (steered and routing); steered only: selected_experts int64 [L, T, k]
- *          (-1 = slot dropped); routing_weights float [L, T, k] (each selected expert's mixing weight, 0 if dropped).
+ *          router_logits float [L·T, E] (steered and routing); steered only: selected_experts int64 [L·T, k]
+ *          (-1 = slot dropped); routing_weights float [L·T, k] (each selected expert's mixing weight, 0 if dropped);
+ *          each laid out as [L, T, …].
  */
 export const GRAPH_IO = {
   inputIds: 'input_ids',
@@ -351,11 +352,12 @@ async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: 
   g.bindOutput(linear(ctx, tail, lmHead), GRAPH_IO.logits, 'float', ['logit_tokens', spec.vocabSize]);
 
   if (variant !== 'plain' && L > 0) {
-    const stack = (values: string[]) => g.op1('Concat', values.map((v) => g.op1('Unsqueeze', [v, ctx.ints([0])])), { axis: 0 });
-    g.bindOutput(stack(routing.map((r) => r.routerLogits)), GRAPH_IO.routerLogits, 'float', [L, 'tokens', spec.numExperts]);
+    // [T, n] per layer concatenated to [L·T, n]: the bytes of [L, T, n], one op.
+    const stack = (values: string[]) => g.op1('Concat', values, { axis: 0 });
+    g.bindOutput(stack(routing.map((r) => r.routerLogits)), GRAPH_IO.routerLogits, 'float', ['layer_tokens', spec.numExperts]);
     if (variant === 'steered') {
-      g.bindOutput(stack(routing.map((r) => r.selected!)), GRAPH_IO.selectedExperts, 'int64', [L, 'tokens', spec.topK]);
-      g.bindOutput(stack(routing.map((r) => r.weights!)), GRAPH_IO.routingWeights, 'float', [L, 'tokens', spec.topK]);
+      g.bindOutput(stack(routing.map((r) => r.selected!)), GRAPH_IO.selectedExperts, 'int64', ['layer_tokens', spec.topK]);
+      g.bindOutput(stack(routing.map((r) => r.weights!)), GRAPH_IO.routingWeights, 'float', ['layer_tokens', spec.topK]);
     }
   }
   return g.finish(`${spec.modelType}-mote-${variant}`);

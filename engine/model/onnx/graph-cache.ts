@@ -6,7 +6,7 @@ import type { Checkpoint } from '../checkpoint.ts';
 import { buildGraphs, GRAPH_VARIANTS, type BuildControl, type GraphVariant } from './build-graph.ts';
 
 /** Bump when the graph builder's output changes, so stale cached graphs are rebuilt. */
-const GRAPH_FORMAT = 3;
+const GRAPH_FORMAT = 4;
 const modelFile = (variant: GraphVariant) => `${variant}.onnx`;
 const DATA_FILE = 'weights.bin';
 

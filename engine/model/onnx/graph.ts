@@ -97,6 +97,7 @@ export class GraphBuilder {
   private readonly weightNames = new Set<string>();
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private readonly outputRenames = new Map<string, string>();
   private counter = 0;
 
   constructor(private readonly weights: ExternalWeights) {}
@@ -155,21 +156,28 @@ export class GraphBuilder {
     return this.op(opType, inputs, attrs, { domain })[0];
   }
 
-  /** Renames a value to a graph output name (Identity node). */
+  /**
+   * Makes a node's output a graph output called `name`. The value is renamed when the model is serialised (no
+   * Identity copy), so later ops may still use `value`.
+   */
   bindOutput(value: string, name: string, type: ElemType, dims: (number | string)[]): void {
-    this.nodes.push({ opType: 'Identity', domain: '', name: this.fresh('n_out'), input: [value], output: [name] });
+    if (this.outputRenames.has(value)) throw new Error(`internal: ${value} is already graph output ${this.outputRenames.get(value)}`);
+    this.outputRenames.set(value, name);
     this.output(name, type, dims);
   }
 
   /** Serialises the model; its external weights stay in the shared store. */
   finish(modelName: string): Uint8Array {
+    const rename = (value: string) => this.outputRenames.get(value) ?? value;
+    const produced = new Set(this.nodes.flatMap((n) => n.output!));
+    for (const value of this.outputRenames.keys()) if (!produced.has(value)) throw new Error(`internal: graph output ${value} is not produced by a node`);
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'mote-studio',
       opsetImport: [{ domain: '', version: OPSET }, { domain: 'com.microsoft', version: 1 }],
       graph: {
         name: modelName,
-        node: this.nodes,
+        node: this.nodes.map((n) => ({ ...n, input: n.input!.map(rename), output: n.output!.map(rename) })),
         initializer: this.initializers,
         input: this.inputs,
         output: this.outputs,
