@@ -1,7 +1,7 @@
 import { scaleLinear } from 'd3';
 import { colorLut, NO_DATA, type ColorScale } from './color.ts';
 import { cellRect, layoutFromCells, tickStep, type GridLayout } from './grid-layout.ts';
-import { paintGrid, rasterize, type Mark } from './paint.ts';
+import { OFF_MARK, paintGrid, rasterize, type Mark } from './paint.ts';
 
 /** A heatmap as a stand-alone figure: title, labelled axes, colour bar. */
 export interface FigureSpec {
@@ -63,9 +63,15 @@ export function heatmapSvg(spec: FigureSpec): string {
   }
   for (const [cell, mark] of spec.marks ?? []) {
     const { x, y, w, h } = cellRect(g, Math.floor(cell / g.cols), cell % g.cols);
-    out.push(mark === 'off'
-      ? `<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="#16171b"/>`
-      : `<rect x="${x + 0.5}" y="${y + 0.5}" width="${w - 1}" height="${h - 1}" fill="none" stroke="#ffc21a" stroke-width="2"/>`);
+    if (mark === 'off') {
+      const i = Math.min(w, h) * 0.22;
+      const cross = `M${x + i} ${y + i}L${x + w - i} ${y + h - i}M${x + w - i} ${y + i}L${x + i} ${y + h - i}`;
+      out.push(`<rect x="${x + 1}" y="${y + 1}" width="${w - 2}" height="${h - 2}" fill="none" stroke="${OFF_MARK}" stroke-width="2"/>`,
+        `<path d="${cross}" stroke="#ffffff" stroke-width="3.4" shape-rendering="auto"/>`,
+        `<path d="${cross}" stroke="${OFF_MARK}" stroke-width="1.4" shape-rendering="auto"/>`);
+    } else {
+      out.push(`<rect x="${x + 0.5}" y="${y + 0.5}" width="${w - 1}" height="${h - 1}" fill="none" stroke="#ffc21a" stroke-width="2"/>`);
+    }
   }
   out.push('</g>');
   const t = ticks(g, spec.layers);

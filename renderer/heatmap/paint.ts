@@ -1,6 +1,9 @@
 import { NO_DATA } from './color.ts';
 import { cellRect, type GridLayout } from './grid-layout.ts';
 
+/** Colour of an off mark's outline and ×. */
+export const OFF_MARK = '#16171b';
+
 export type Mark = 'off' | 'forced';
 
 /** One RGBA pixel per cell. values: Float32Array [rows × cols] row-major; NaN or a missing array → NO_DATA grey. */
@@ -105,21 +108,28 @@ function paintSeparators(ctx: CanvasRenderingContext2D, g: GridLayout): void {
   ctx.stroke();
 }
 
-/** off: near-black cell with a light ×; forced: amber outline inside a dark one, visible on any background colour. */
+/**
+ * Marks leave the cell's colour visible (a masked expert's own change matters, e.g. in Compare): off = dark outline
+ * and a dark × on a light halo; forced = amber outline inside a dark one. Both read on any background colour.
+ */
 function paintMark(ctx: CanvasRenderingContext2D, mark: Mark, x: number, y: number, w: number, h: number): void {
   if (mark === 'off') {
-    ctx.fillStyle = '#16171b';
-    ctx.fillRect(x, y, w, h);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = OFF_MARK;
+    ctx.strokeRect(x + 1, y + 1, Math.max(0, w - 2), Math.max(0, h - 2));
     if (Math.min(w, h) < 6) return;
     const i = Math.min(w, h) * 0.22;
-    ctx.strokeStyle = '#f2f2f2';
-    ctx.lineWidth = Math.min(w, h) >= 14 ? 1.6 : 1;
-    ctx.beginPath();
-    ctx.moveTo(x + i, y + i);
-    ctx.lineTo(x + w - i, y + h - i);
-    ctx.moveTo(x + w - i, y + i);
-    ctx.lineTo(x + i, y + h - i);
-    ctx.stroke();
+    const width = Math.min(w, h) >= 14 ? 2 : 1.4;
+    for (const [color, extra] of [['#ffffff', 2], [OFF_MARK, 0]] as const) {
+      ctx.strokeStyle = color;
+      ctx.lineWidth = width + extra;
+      ctx.beginPath();
+      ctx.moveTo(x + i, y + i);
+      ctx.lineTo(x + w - i, y + h - i);
+      ctx.moveTo(x + w - i, y + i);
+      ctx.lineTo(x + i, y + h - i);
+      ctx.stroke();
+    }
     return;
   }
   ctx.lineWidth = 3;
