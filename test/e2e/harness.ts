@@ -25,10 +25,18 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-/** Builds the renderer bundle (`npm run build:renderer`) when dist/renderer has none. */
+/** Latest modification time of the files under `dir`. */
+function newestMtime(dir: string): number {
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .reduce((latest, e) => Math.max(latest, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs), 0);
+}
+
+/** Builds the renderer bundle (`npm run build:renderer`) when dist/renderer has none or its sources are newer. */
 export function ensureRenderer(): void {
   const wanted = [path.join(RENDERER_DIR, 'index.html'), path.join(RENDERER_DIR, 'bench/heatmap-bench.html')];
-  if (wanted.every((f) => fs.existsSync(f))) return;
+  const sources = Math.max(newestMtime(path.join(ROOT, 'renderer')), newestMtime(path.join(ROOT, 'engine/protocol')));
+  if (wanted.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= sources)) return;
   execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build:renderer'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
   for (const f of wanted) if (!fs.existsSync(f)) throw new Error(`npm run build:renderer did not produce ${f}`);
 }

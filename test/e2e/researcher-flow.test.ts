@@ -209,6 +209,9 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     const hash = (await page.locator('[data-testid="model-card"] dt', { hasText: 'Checkpoint hash' }).locator('xpath=following-sibling::dd').innerText()).trim();
     await tid('tab-export').click();
     await tid('export-mask-name').fill('demo top-P');
+    await tid('tab-steering').click();
+    await tid('tab-export').click();
+    assert.equal(await tid('export-mask-name').inputValue(), 'demo top-P', 'the typed name survives a tab switch');
     await tid('export-mask-format-mote').click();
     const [download] = await Promise.all([page.waitForEvent('download'), tid('export-mask').click()]);
     exportedFile = path.join(SHOTS, download.suggestedFilename());
@@ -235,9 +238,11 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     await tid('steer-clear').click();
     await page.waitForFunction(() => (globalThis as unknown as { __moteTest: { currentMask(): { entries: unknown[] } } }).__moteTest.currentMask().entries.length === 0);
     await tid('tab-export').click();
+    await tid('export-mask-name').fill('');
     await tid('import-mask-file').setInputFiles(exportedFile);
     await tid('import-result').waitFor();
     assert.match(await tid('import-result').innerText(), new RegExp(`${P} off, 0 forced`));
+    assert.equal(await tid('export-mask-name').inputValue(), 'demo top-P', 'the imported mask brings its name');
     assert.deepEqual(await currentMask(page), maskBefore);
     await shot('08-import');
     await tid('tab-steering').click();

@@ -12,6 +12,8 @@ export interface SteeringSlice {
   steering: {
     /** Entries in the order they were set (top-N: rank order), which evaluation's dose-response relies on. */
     mask: ExpertMask;
+    /** The name exports give the mask: that of the saved or imported mask it came from, or typed in Export. */
+    maskName: string;
     topN: number;
     notice: string | null;
     saved: SavedMask[];
@@ -19,6 +21,7 @@ export interface SteeringSlice {
     live: { auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null };
   };
   setMask(mask: ExpertMask, notice?: string | null): void;
+  setMaskName(name: string): void;
   cycleExpert(layer: number, expert: number): void;
   setTopN(n: number): void;
   applyTopN(): void;
@@ -44,6 +47,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
   return {
     steering: {
       mask: emptyMask(),
+      maskName: '',
       topN: 10,
       notice: null,
       saved: readSavedMasks(),
@@ -55,6 +59,8 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       patch({ mask, notice });
       get().scheduleLive();
     },
+
+    setMaskName: (maskName) => patch({ maskName }),
 
     cycleExpert(layer, expert) {
       const { mask, notice } = cycleExpert(get().steering.mask, layer, expert, get().model.info?.topK ?? Infinity);
@@ -83,7 +89,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       const entry: SavedMask = { name, savedAt: new Date().toISOString(), checkpoint: get().model.info?.checkpoint ?? '', mask };
       const next = [...saved.filter((m) => m.name !== name), entry].sort((a, b) => a.name.localeCompare(b.name));
       writeSavedMasks(next);
-      patch({ saved: next, notice: `Saved "${name}".` });
+      patch({ saved: next, maskName: name, notice: `Saved "${name}".` });
     },
 
     loadSavedMask(name) {
@@ -91,6 +97,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       if (!m) return;
       const other = m.checkpoint && m.checkpoint !== get().model.info?.checkpoint;
       get().setMask(m.mask, other ? `"${name}" was saved on another checkpoint (${m.checkpoint.slice(0, 12)}…): check it fits.` : null);
+      patch({ maskName: name });
     },
 
     deleteSavedMask(name) {

@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { Segmented } from '../../components/Segmented.tsx';
 import { useHost } from '../../host/use-host.ts';
-import { useApp } from '../../state/use-app.ts';
+import { useActions, useApp } from '../../state/use-app.ts';
 import { OutcomeLine, useExport } from './export-outcome.tsx';
 
 export function MaskExport() {
   const host = useHost();
   const mask = useApp((s) => s.steering.mask);
-  const [name, setName] = useState('');
+  const name = useApp((s) => s.steering.maskName);
+  const { setMaskName } = useActions();
   const [format, setFormat] = useState<'mote' | 'easysteer'>('mote');
   const [outcome, run] = useExport();
   const exportMask = () =>
@@ -20,7 +21,7 @@ export function MaskExport() {
       <h2>Export mask</h2>
       <p className="hint">The current mask: {mask.entries.length} entries, {mask.mode}/{mask.forceWeight}.</p>
       <div className="row controls wrap">
-        <input type="text" value={name} placeholder="name (optional)" onChange={(e) => setName(e.target.value)} data-testid="export-mask-name" aria-label="mask name" />
+        <input type="text" value={name} placeholder="name (optional)" onChange={(e) => setMaskName(e.target.value)} data-testid="export-mask-name" aria-label="mask name" />
         <Segmented<'mote' | 'easysteer'>
           label="mask format"
           value={format}

@@ -6,13 +6,14 @@ import { useActions } from '../../state/use-app.ts';
 /** Reads a mask file, lets the engine check it against the loaded model, and makes it the current mask. */
 export function MaskImport() {
   const host = useHost();
-  const { setMask } = useActions();
+  const { setMask, setMaskName } = useActions();
   const [result, setResult] = useState<{ ok: true; text: string; warnings: string[] } | { ok: false; text: string } | null>(null);
   const importFile = async (file: File) => {
     try {
       const r = await host.engine.call('mask.import', { json: await file.text(), source: file.name }).result;
       const off = r.mask.entries.filter((e) => e.state === 'off').length;
       setMask(r.mask, `Imported ${r.name ? `"${r.name}" ` : ''}from ${file.name}.`);
+      setMaskName(r.name ?? '');
       setResult({ ok: true, text: `${file.name}: ${off} off, ${r.mask.entries.length - off} forced, ${r.mask.mode}/${r.mask.forceWeight} — now the current mask.`, warnings: r.warnings });
     } catch (err) {
       setResult({ ok: false, text: errorText(err) });
