@@ -49,7 +49,11 @@ export class ExternalWeights {
       const parts = [...chunks()];
       checkCount(name, dims, parts.reduce((a, c) => a + c.length, 0), expected);
       const data = new Float32Array(expected);
-      parts.reduce((at, c) => (data.set(c, at), at + c.length), 0);
+      let at = 0;
+      for (const c of parts) {
+        data.set(c, at);
+        at += c.length;
+      }
       tensor = { name, dataType: DT.FLOAT, dims, rawData: new Uint8Array(data.buffer) };
     } else {
       const start = Math.ceil(this.offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
