@@ -2,7 +2,7 @@ import type { TextTokenizer } from '../model/tokenizer.ts';
 import { answerFound, classifyOutput } from '../probes/classify.ts';
 import { expandProbeSet } from '../probes/expand.ts';
 import type { ProbePrompt, ProbeSet } from '../probes/probe-set.ts';
-import { probePromptIds } from '../probes/prompt-tokens.ts';
+import { tokenizePrompts } from '../probes/prompt-tokens.ts';
 import { generate } from '../runtime/generate.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { seededRandom } from '../runtime/sampling.ts';
@@ -13,6 +13,8 @@ export type { ConditionResult, EvaluationResult };
 
 export interface EvaluationOptions {
   set: ProbeSet;
+  /** The set's file, which errors name. */
+  setPath: string;
   /** Its entries in rank order (best first): the dose-response takes prefixes of it. */
   mask: ExpertMask;
   /** Output label that counts as the behaviour (default: the classifier's first rule). */
@@ -58,7 +60,7 @@ export async function evaluateMask(runner: ModelRunner, tokenizer: TextTokenizer
   const prompts = expandProbeSet(set).filter((p) => p.response === undefined);
   const target = prompts.filter((p) => p.class === targetClass);
   const benign = prompts.filter((p) => p.class !== targetClass);
-  const inputs = new Map(prompts.map((p) => [p.index, probePromptIds(set, p, tokenizer).ids]));
+  const inputs = tokenizePrompts(set, opts.setPath, prompts, tokenizer, runner.spec.contextLength);
 
   const forcedEntries: MaskEntry[] = [];
   for (const e of opts.mask.entries) {
@@ -84,7 +86,7 @@ export async function evaluateMask(runner: ModelRunner, tokenizer: TextTokenizer
     for (const p of subset) {
       if (opts.signal?.aborted) throw new Error('evaluation cancelled');
       let text = '';
-      for await (const e of generate(runner, tokenizer, inputs.get(p.index)!, { maxTokens: opts.maxTokens, mask, eosTokenIds: tokenizer.eosTokenIds })) {
+      for await (const e of generate(runner, tokenizer, inputs.get(p.index)!.ids, { maxTokens: opts.maxTokens, mask, eosTokenIds: tokenizer.eosTokenIds })) {
         if (e.type === 'done') text = e.text;
       }
       labels.set(p.index, { label: classifyOutput(classifier, text), correct: p.answer === undefined ? null : answerFound(p.answer, text) });

@@ -166,7 +166,7 @@ export function registerProbeCommands(program: Command): void {
         const mask = loadMaskFor(runner, opts.mask);
         const report = progressReporter('evaluating');
         const result = await evaluateMask(runner, tokenizer, {
-          set, mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,
+          set, setPath: path.resolve(opts.set), mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,
           maxTokens: opts.maxTokens, signal, onProgress: (done, total, name) => report(done, total, name),
         });
         const id = saveEvaluation(db, { runId: null, modelHash: runner.checkpoint.contentHash, setId: set.id, mask, result: { ...result, model: modelIdentity(runner.spec, runner.checkpoint.contentHash) } });

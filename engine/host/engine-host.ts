@@ -177,9 +177,10 @@ export class EngineHost {
     generate: (p, job) => this.exclusive(job, () => this.generate(p, job)),
     evaluate: (p, job) => this.exclusive(job, async () => {
       const { runner, tokenizer, info } = this.loaded();
-      const set = loadProbeSet(this.probeFile(p.file));
+      const setPath = this.probeFile(p.file);
+      const set = loadProbeSet(setPath);
       const result = await evaluateMask(runner, tokenizer, {
-        set, mask: p.mask, behaviour: p.behaviour, targetClass: p.targetClass, randomControls: p.randomControls, dose: p.dose,
+        set, setPath, mask: p.mask, behaviour: p.behaviour, targetClass: p.targetClass, randomControls: p.randomControls, dose: p.dose,
         maxTokens: p.maxTokens, signal: job.signal, onProgress: (done, total, condition) => job.event('evaluate.progress', { done, total, condition }),
       });
       const evaluationId = saveEvaluation(this.db, { runId: null, modelHash: info.checkpoint, setId: set.id, mask: p.mask, result: { ...result, model: info.identity } });

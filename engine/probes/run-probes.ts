@@ -10,7 +10,7 @@ import { createRun, finishedPromptIndices, getRun, listRuns, recordPrompt, setRu
 import { answerFound, classifyOutput } from './classify.ts';
 import { expandProbeSet } from './expand.ts';
 import type { ProbePrompt, ProbeSet } from './probe-set.ts';
-import { probePromptIds } from './prompt-tokens.ts';
+import { tokenizePrompts } from './prompt-tokens.ts';
 
 export interface ProbeRunOptions {
   set: ProbeSet;
@@ -69,6 +69,9 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
   } else if (!opts.forceNew) {
     run = findResumable(db, runner, set, opts);
   }
+  const runSet = run?.set ?? set;
+  const runPrompts = run ? expandProbeSet(run.set) : prompts;
+  const idsByPrompt = tokenizePrompts(runSet, run?.setPath ?? opts.setPath, runPrompts, tokenizer, spec.contextLength);
   const mask = opts.mask ?? EMPTY_MASK;
   const runId = run?.id ?? createRun(db, {
     modelDir: runner.checkpoint.dir,
@@ -85,8 +88,6 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
     numExperts: spec.numExperts,
     topK: spec.topK,
   });
-  const runSet = run?.set ?? set;
-  const runPrompts = run ? expandProbeSet(run.set) : prompts;
   const generateTokens = run?.generateTokens ?? opts.generateTokens;
   const runMask = run?.mask ?? mask;
   const keepLogits = run?.recordLogits ?? Boolean(opts.recordLogits);
@@ -101,7 +102,7 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
   progress();
   /** Runs one prompt through the model; resolves to what recordPrompt stores. */
   const compute = async (prompt: ProbePrompt): Promise<PromptRecord> => {
-    const { ids, promptTokens } = probePromptIds(runSet, prompt, tokenizer);
+    const { ids, promptTokens } = idsByPrompt.get(prompt.index)!;
     const routing = new SequenceRouting(runner.moeLayers.length, spec.topK, spec.numExperts, keepLogits);
     const tokenIds = [...ids];
     let outputText = '';

@@ -36,7 +36,7 @@ describe('demo model: the pipeline finds the planted experts and steering moves 
     const ranking = rankExperts(db, runId, 'refused', 'mote', 'prompt');
     topP = ranking.scores.slice(0, P).map((s) => ({ layer: s.layer, expert: s.expert, state: 'off' as const }));
     evaluation = await evaluateMask(runner, tokenizer, {
-      set: loadProbeSet(path.join(ROOT, 'probes/demo-heldout.json')),
+      set: loadProbeSet(path.join(ROOT, 'probes/demo-heldout.json')), setPath: path.join(ROOT, 'probes/demo-heldout.json'),
       mask: { mode: 'backfill', forceWeight: 'natural', entries: topP },
       behaviour: 'refused', targetClass: 'refused', randomControls: 5, dose: 0, maxTokens: 16,
     });
