@@ -1,7 +1,8 @@
 import { generate } from '../runtime/generate.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
-import { loadMaskFor, openModel } from './open-model.ts';
+import { readMaskFile } from '../steering/mask-file.ts';
+import { fitMask, openModel } from './open-model.ts';
 
 export interface GenerateOptions {
   model: string;
@@ -19,9 +20,10 @@ export interface GenerateOptions {
 }
 
 export async function runGenerate(opts: GenerateOptions): Promise<void> {
+  const parsedMask = opts.mask === undefined ? undefined : readMaskFile(opts.mask);
   const { runner, tokenizer } = await openModel(opts.model, opts.threads);
   try {
-    const mask = opts.mask ? loadMaskFor(runner, opts.mask) : EMPTY_MASK;
+    const mask = opts.mask && parsedMask ? fitMask(runner, opts.mask, parsedMask) : EMPTY_MASK;
     const text = opts.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: opts.prompt }], { addGenerationPrompt: true }) : opts.prompt;
     const promptIds = tokenizer.encode(text, { addSpecialTokens: !opts.chat });
     const abort = new AbortController();

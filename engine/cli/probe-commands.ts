@@ -12,9 +12,9 @@ import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
-import { maskFile, modelIdentity } from '../steering/mask-file.ts';
+import { maskFile, modelIdentity, readMaskFile } from '../steering/mask-file.ts';
 import { choiceArg, intArg } from './arguments.ts';
-import { loadMaskFor, openModel } from './open-model.ts';
+import { fitMask, openModel } from './open-model.ts';
 import { progressReporter } from './progress.ts';
 
 const dbOption = ['--db <file>', `SQLite file runs are recorded in (default ${defaultDatabaseFile()}; set MOTE_DATA_DIR to move it)`] as const;
@@ -61,8 +61,9 @@ export function registerProbeCommands(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
     .action(async (opts: { model: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean; threads: number }) => {
       const set = loadProbeSet(opts.set);
+      const parsedMask = opts.mask === undefined ? undefined : readMaskFile(opts.mask);
       await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
-        const mask = opts.mask ? loadMaskFor(runner, opts.mask) : undefined;
+        const mask = opts.mask && parsedMask ? fitMask(runner, opts.mask, parsedMask) : undefined;
         const report = progressReporter('probing');
         const result = await runProbes(db, runner, tokenizer, {
           set, setPath: path.resolve(opts.set), generateTokens: opts.generate, mask, recordLogits: opts.recordLogits,
@@ -162,8 +163,9 @@ export function registerProbeCommands(program: Command): void {
     .option('--json', 'as JSON')
     .action(async (opts: { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; threads: number; db?: string; json?: boolean }) => {
       const set = loadProbeSet(opts.set);
+      const parsedMask = readMaskFile(opts.mask);
       await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
-        const mask = loadMaskFor(runner, opts.mask);
+        const mask = fitMask(runner, opts.mask, parsedMask);
         const report = progressReporter('evaluating');
         const result = await evaluateMask(runner, tokenizer, {
           set, setPath: path.resolve(opts.set), mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,

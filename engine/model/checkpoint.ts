@@ -38,6 +38,7 @@ export function openCheckpoint(dir: string): Checkpoint {
   const absolute = path.resolve(dir);
   if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) throw new Error(`${absolute}: not a checkpoint folder`);
   const configFile = path.join(absolute, 'config.json');
+  if (!fs.existsSync(configFile)) throw new Error(`${absolute}: not a checkpoint folder (no config.json; expected a Hugging Face model folder)`);
   const config = readJsonFile(configFile);
   const family = familyFor(config['model_type'], configFile);
   const spec = family.spec(new ConfigReader(configFile, config));

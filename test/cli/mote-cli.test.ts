@@ -92,6 +92,13 @@ describe('mote CLI', () => {
     const r = mote('generate', '--model', GOLDEN, '--prompt', 't5', '--mask', file);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /bad\.json: .*model: missing.*entries\[0\]\.layer: expected a non-negative integer/);
+    // Read before the model is opened: a bad mask fails at once, not after a graph build.
+    const set = path.join(ROOT, 'probes/demo-refusal.json');
+    for (const command of [['generate', '--prompt', 't5'], ['probe', 'run', '--set', set], ['eval', '--set', set]]) {
+      const early = mote(...command, '--model', '/nonexistent/model', '--mask', file);
+      assert.equal(early.code, 1, command.join(' '));
+      assert.match(early.stderr, /^mote: .*bad\.json: /, command.join(' '));
+    }
     const missing = mote('inspect', '--model', '/nonexistent/model');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /mote: \/nonexistent\/model: not a checkpoint folder/);

@@ -36,6 +36,12 @@ describe('bad checkpoints fail with errors naming the file and the problem', () 
       err.message.includes(configFile) && err.message.includes('"llama4_moe"') && /mixtral, qwen2_moe, qwen3_moe, olmoe/.test(err.message));
   });
 
+  it('a folder without config.json is not taken for a checkpoint', () => {
+    const dir = copyCheckpoint('mixtral-f32');
+    fs.rmSync(path.join(dir, 'config.json'));
+    assert.throws(() => openCheckpoint(dir), { message: `${dir}: not a checkpoint folder (no config.json; expected a Hugging Face model folder)` });
+  });
+
   it('corrupt config.json names the file', () => {
     const dir = copyCheckpoint('mixtral-f32');
     fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "mixtral",');
