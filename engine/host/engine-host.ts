@@ -8,6 +8,7 @@ import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
 import { readJsonFile } from '../model/checkpoint.ts';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import { expandProbeSet } from '../probes/expand.ts';
+import { probePromptIds } from '../probes/prompt-tokens.ts';
 import { listProbeSets } from '../probes/list-probe-sets.ts';
 import { loadProbeSet } from '../probes/load-probe-set.ts';
 import { runProbes } from '../probes/run-probes.ts';
@@ -151,8 +152,14 @@ export class EngineHost {
     'probes.expand': async (p) => {
       const file = this.probeFile(p.file);
       const set = loadProbeSet(file);
-      const prompts = expandProbeSet(set).map(({ template: _template, slots: _slots, ...prompt }) => prompt);
-      return { set: { file, id: set.id, title: set.title, type: set.type, classes: set.classes.map((c) => c.id), promptCount: prompts.length }, prompts };
+      const model = this.model;
+      const prompts = expandProbeSet(set).map(({ template: _template, slots: _slots, ...prompt }) =>
+        (model ? { ...prompt, tokens: probePromptIds(set, prompt, model.tokenizer).ids.length } : prompt));
+      return {
+        set: { file, id: set.id, title: set.title, type: set.type, classes: set.classes.map((c) => c.id), promptCount: prompts.length },
+        prompts,
+        tokenized: model && { checkpoint: model.info.checkpoint, contextLength: model.runner.spec.contextLength },
+      };
     },
     'probes.run': (p, job) => this.exclusive(job, () => this.runProbeSet(p, job)),
     'runs.list': async () => listRuns(this.db).map((run) => runSummary(this.db, run)),

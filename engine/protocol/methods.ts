@@ -62,7 +62,7 @@ export interface MethodResults {
   'model.current': T.ModelInfo | null;
   'model.open': T.ModelInfo;
   'probes.list': (T.ProbeSetInfo | T.ProbeSetListingError)[];
-  'probes.expand': { set: T.ProbeSetInfo; prompts: T.ProbePromptInfo[] };
+  'probes.expand': { set: T.ProbeSetInfo; prompts: T.ProbePromptInfo[]; tokenized: T.TokenCountBasis | null };
   'probes.run': { runId: number; status: T.RunStatus; resumedFrom: number; recorded: number };
   'runs.list': T.RunSummary[];
   'runs.get': { run: T.RunSummary; prompts: T.RecordedPrompt[] };

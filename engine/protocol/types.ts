@@ -90,6 +90,14 @@ export interface ProbePromptInfo {
   text: string;
   response?: string;
   answer?: string;
+  /** Tokens the prompt is run with (with its forced response) under the loaded model; absent without a model. */
+  tokens?: number;
+}
+
+/** The model whose tokenizer counted an expansion's tokens. */
+export interface TokenCountBasis {
+  checkpoint: string;
+  contextLength: number;
 }
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';

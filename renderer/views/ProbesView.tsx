@@ -55,9 +55,13 @@ function ProbeSetList() {
 
 function ProbeSetDetail() {
   const { expanded, expandError, selected, generateTokens, forceNew, job, jobMessage, jobFailed } = useApp((s) => s.probes);
-  const hasModel = useApp((s) => !!s.model.info);
+  const checkpoint = useApp((s) => s.model.info?.checkpoint);
   const { runProbes, cancelProbes, setGenerateTokens, setForceNew } = useActions();
   const prompts = expanded?.prompts ?? [];
+  // Counts made with another model's tokenizer are not shown (the set is re-expanded when the model changes).
+  const counted = expanded?.tokenized?.checkpoint === checkpoint ? expanded?.tokenized ?? null : null;
+  const context = counted?.contextLength ?? Infinity;
+  const tooLong = counted ? prompts.filter((p) => (p.tokens ?? 0) > context).length : 0;
   return (
     <section className="panel grow">
       <h2>{expanded ? expanded.set.title : 'Prompts'}</h2>
@@ -68,25 +72,40 @@ function ProbeSetDetail() {
           <input type="checkbox" checked={forceNew} onChange={(e) => setForceNew(e.target.checked)} data-testid="probe-force-new" />
           start fresh
         </label>
-        <button type="button" disabled={!selected || !hasModel || !!job || !expanded} onClick={() => void runProbes()} data-testid="probe-run">Run probe set</button>
+        <button type="button" disabled={!selected || !checkpoint || !!job || !expanded || tooLong > 0} onClick={() => void runProbes()} data-testid="probe-run">Run probe set</button>
         <button type="button" className="secondary" disabled={!job || job.cancelling} onClick={cancelProbes} data-testid="probe-cancel">Cancel</button>
       </div>
       {job && <ProgressBar testId="probe-progress" label={job.cancelling ? 'Cancelling…' : job.runId ? `Run ${job.runId}` : 'Starting'} done={job.done} total={job.total} />}
       {job?.last && <div className="hint">last: {job.last}</div>}
       {jobMessage && <div className={jobFailed ? 'message error-message' : 'message'} data-testid="probe-message">{jobMessage}</div>}
+      {tooLong > 0 && (
+        <div className="message error-message" data-testid="probe-too-long">
+          {tooLong} of {prompts.length} prompts are longer than the model's context of {context.toLocaleString('en')} tokens, so
+          this set cannot run on this model: shorten them or open a model with a longer context.
+        </div>
+      )}
       {expanded && (
         <div className="table-scroll">
           <table className="table" data-testid="probe-prompts">
             <thead>
-              <tr><th className="num">#</th><th>class</th><th>prompt</th></tr>
+              <tr>
+                <th className="num">#</th><th>class</th>
+                {counted && <th className="num" title="Tokens the prompt runs with under the loaded model: chat template and forced response included">tokens</th>}
+                <th>prompt</th>
+              </tr>
             </thead>
             <tbody>
               {prompts.slice(0, SHOWN_PROMPTS).map((p) => (
                 <tr key={p.index}>
                   <td className="num">{p.index}</td>
                   <td><span className="class-chip">{p.class}</span></td>
+                  {counted && (
+                    <td className={(p.tokens ?? 0) > context ? 'num over-context' : 'num'} title={(p.tokens ?? 0) > context ? `longer than the model's context of ${context} tokens` : undefined}>
+                      {p.tokens}
+                    </td>
+                  )}
                   <td>
-                    {p.text}
+                    <div className="clamp-3">{p.text}</div>
                     {p.response !== undefined && <div className="item-meta">response: {p.response}</div>}
                     {p.answer !== undefined && <div className="item-meta">answer: {p.answer}</div>}
                   </td>

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
+import { loadTokenizer } from '../../engine/model/tokenizer.ts';
 import { classifyOutput } from '../../engine/probes/classify.ts';
 import { expandProbeSet } from '../../engine/probes/expand.ts';
 import { loadProbeSet } from '../../engine/probes/load-probe-set.ts';
@@ -27,6 +28,7 @@ const PROBES_DIR = path.resolve(process.env.MOTE_E2E_PROBES ?? path.join(ROOT, '
 const SHOTS = path.join(ROOT, 'test-artifacts/e2e');
 /** Generous: the whole file stays under 3 minutes on 2 cores, but a loaded CI machine can be slow. */
 const LONG = 120_000;
+const TOO_LONG_FILE = 'too-long-for-the-model.json';
 
 describe('researcher flow in browser mode against the real engine (demo model)', { timeout: 240_000 }, () => {
   let work: string;
@@ -36,7 +38,7 @@ describe('researcher flow in browser mode against the real engine (demo model)',
   const pageErrors: string[] = [];
   let planted: { layer: number; expert: number }[];
   let P: number;
-  let config: { model_type: string; num_hidden_layers: number; num_experts: number; num_experts_per_tok: number };
+  let config: { model_type: string; num_hidden_layers: number; num_experts: number; num_experts_per_tok: number; max_position_embeddings: number };
   let maskBefore: ExpertMask;
   let exportedFile: string;
   let failedStep: string | null = null;
@@ -76,13 +78,20 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     fs.mkdirSync(SHOTS, { recursive: true });
     for (const f of fs.readdirSync(SHOTS)) fs.rmSync(path.join(SHOTS, f), { recursive: true, force: true });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-e2e-'));
+    // The probe folder as shipped, plus a set with one prompt past the demo model's context.
+    const probes = path.join(work, 'probes');
+    fs.cpSync(PROBES_DIR, probes, { recursive: true });
+    fs.writeFileSync(path.join(probes, TOO_LONG_FILE), JSON.stringify({
+      id: 'too-long', title: 'Too long for the model', type: 'templates', classes: [{ id: 'a' }],
+      templates: [{ text: '{x}' }], slots: { x: ['What is the capital of France?', 'France '.repeat(config.max_position_embeddings)] },
+    }));
     // Both started at once; each kept as soon as it is up, so `after` stops whatever did start.
     const started = await Promise.allSettled([
       startMoteServe(['--db', path.join(work, 'runs.db')], {
         MOTE_CACHE_DIR: path.join(work, 'cache'),
         MOTE_DATA_DIR: path.join(work, 'data'),
         MOTE_DEMO_MODEL: MODEL_DIR,
-        MOTE_PROBES_DIR: PROBES_DIR,
+        MOTE_PROBES_DIR: path.join(work, 'probes'),
       }).then((s) => (server = s)),
       launchChromium().then((b) => (browser = b)),
     ]);
@@ -130,6 +139,22 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     assert.match(card, /demo model/, 'the model card says it is the demo model');
     assert.ok(card.includes(MODEL_DIR), `the model card names ${MODEL_DIR}`);
     await shot('01-model');
+  });
+
+  step('Probes: token counts under the model; a set with a prompt past its context cannot start', async () => {
+    await tid('tab-probes').click();
+    await page.locator(`[data-testid="probe-set"][data-file$="/${TOO_LONG_FILE}"]`).click();
+    const warning = await tid('probe-too-long').innerText();
+    assert.match(warning, new RegExp(`^1 of 2 prompts are longer than the model's context of ${config.max_position_embeddings} tokens`));
+    assert.ok(await tid('probe-run').isDisabled(), 'Run is disabled');
+    const counts = await page.locator('[data-testid="probe-prompts"] tbody tr td:nth-child(3)').allInnerTexts();
+    const tokenizer = await loadTokenizer(MODEL_DIR, config as unknown as Record<string, unknown>);
+    const set = loadProbeSet(path.join(work, 'probes', TOO_LONG_FILE));
+    assert.deepEqual(counts.map(Number), expandProbeSet(set).map((p) =>
+      tokenizer.encode(tokenizer.applyChatTemplate([{ role: 'user', content: p.text }], { addGenerationPrompt: true }), { addSpecialTokens: false }).length));
+    assert.ok(counts.map(Number)[1] > config.max_position_embeddings);
+    await page.locator('[data-testid="probe-prompts"] tbody tr td.over-context').waitFor();
+    await shot('02a-probes-too-long');
   });
 
   step('Probes: run the demo probe set to the end', async () => {

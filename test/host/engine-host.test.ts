@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EngineHost, type Emit } from '../../engine/host/engine-host.ts';
 import { callHost, CallError, type HostEvent } from '../../engine/host/local-client.ts';
+import { loadTokenizer } from '../../engine/model/tokenizer.ts';
 import type { EngineMessage } from '../../engine/protocol/messages.ts';
 import type { ExpertMask } from '../../engine/protocol/types.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
@@ -248,8 +249,13 @@ describe('engine host', () => {
     assert.deepEqual(sets[1], { file: path.join(probesDir, 'tiny.json'), id: 'tiny', title: 'tiny world', type: 'templates', classes: ['a', 'b'], promptCount: 12 });
     const expanded = await callHost(host, 'probes.expand', { file: 'tiny.json' });
     assert.deepEqual(expanded.set, sets[1]);
-    assert.deepEqual(expanded.prompts[0], { index: 0, class: 'a', text: 't2 t3 t10 t4' });
-    assert.deepEqual(expanded.prompts[11], { index: 11, class: 'b', text: 't2 t3 t35 t4' });
+    // Token counts come from the loaded model's tokenizer: the set is not chat, so the text as encoded with BOS.
+    const info = (await callHost(host, 'model.current', {}))!;
+    const tokenizer = await loadTokenizer(GOLDEN, JSON.parse(fs.readFileSync(path.join(GOLDEN, 'config.json'), 'utf8')));
+    const tokens = (text: string) => tokenizer.encode(text, { addSpecialTokens: true }).length;
+    assert.deepEqual(expanded.tokenized, { checkpoint: info.checkpoint, contextLength: info.contextLength });
+    assert.deepEqual(expanded.prompts[0], { index: 0, class: 'a', text: 't2 t3 t10 t4', tokens: tokens('t2 t3 t10 t4') });
+    assert.deepEqual(expanded.prompts[11], { index: 11, class: 'b', text: 't2 t3 t35 t4', tokens: tokens('t2 t3 t35 t4') });
     await rejects(callHost(host, 'probes.expand', { file: 'missing.json' }), 'failed', /missing\.json.*cannot read/);
   });
 

@@ -7,7 +7,10 @@ export interface EngineSlice {
   engineStatusChanged(status: EngineStatus): void;
   /** Loads everything the views show from the engine: at start and again after the engine came back. */
   loadAll(): Promise<void>;
-  /** A different checkpoint is loaded: masks, comparisons and the imaging selection of the old one no longer apply. */
+  /**
+   * A different checkpoint is loaded: masks, comparisons and the imaging selection of the old one no longer apply,
+   * and the selected probe set's token counts are redone with its tokenizer.
+   */
   modelChanged(): void;
 }
 
@@ -32,5 +35,7 @@ export const engineSlice = ({ set, get }: SliceContext): EngineSlice => ({
     get().resetCompare();
     get().resetImaging();
     void get().loadRuns().then(() => get().loadImaging());
+    const { selected } = get().probes;
+    if (selected) void get().selectProbeSet(selected);
   },
 });

@@ -1,4 +1,4 @@
-import type { ProbePromptInfo, ProbeSetInfo, ProbeSetListingError, RunSummary } from '../../../engine/protocol/types.ts';
+import type { ProbePromptInfo, ProbeSetInfo, ProbeSetListingError, RunSummary, TokenCountBasis } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
 import type { SliceContext } from '../store.ts';
 
@@ -20,7 +20,7 @@ export interface ProbesSlice {
     sets: ProbeListing[];
     error: string | null;
     selected: string | null;
-    expanded: { file: string; set: ProbeSetInfo; prompts: ProbePromptInfo[] } | null;
+    expanded: { file: string; set: ProbeSetInfo; prompts: ProbePromptInfo[]; tokenized: TokenCountBasis | null } | null;
     expandError: string | null;
     generateTokens: number;
     forceNew: boolean;
@@ -69,8 +69,8 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
     async selectProbeSet(file) {
       patch({ selected: file, expandError: null });
       try {
-        const { set: info, prompts } = await host.engine.call('probes.expand', { file }).result;
-        if (get().probes.selected === file) patch({ expanded: { file, set: info, prompts } });
+        const { set: info, prompts, tokenized } = await host.engine.call('probes.expand', { file }).result;
+        if (get().probes.selected === file) patch({ expanded: { file, set: info, prompts, tokenized } });
       } catch (err) {
         if (get().probes.selected === file) patch({ expanded: null, expandError: errorText(err) });
       }
