@@ -1,4 +1,4 @@
-import type { RunSummary } from '../../engine/protocol/types.ts';
+import type { ProbePromptInfo, RunSummary } from '../../engine/protocol/types.ts';
 import { ErrorText } from '../components/ErrorText.tsx';
 import { NumberField } from '../components/NumberField.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
@@ -61,7 +61,8 @@ function ProbeSetDetail() {
   // Counts made with another model's tokenizer are not shown (the set is re-expanded when the model changes).
   const counted = expanded?.tokenized?.checkpoint === checkpoint ? expanded?.tokenized ?? null : null;
   const context = counted?.contextLength ?? Infinity;
-  const tooLong = counted ? prompts.filter((p) => (p.tokens ?? 0) > context).length : 0;
+  const overContext = (p: ProbePromptInfo) => (p.tokens ?? 0) > context;
+  const tooLong = prompts.filter(overContext).length;
   return (
     <section className="panel grow">
       <h2>{expanded ? expanded.set.title : 'Prompts'}</h2>
@@ -100,7 +101,7 @@ function ProbeSetDetail() {
                   <td className="num">{p.index}</td>
                   <td><span className="class-chip">{p.class}</span></td>
                   {counted && (
-                    <td className={(p.tokens ?? 0) > context ? 'num over-context' : 'num'} title={(p.tokens ?? 0) > context ? `longer than the model's context of ${context} tokens` : undefined}>
+                    <td className={overContext(p) ? 'num over-context' : 'num'} title={overContext(p) ? `longer than the model's context of ${context} tokens` : undefined}>
                       {p.tokens}
                     </td>
                   )}
