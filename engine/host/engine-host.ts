@@ -229,6 +229,9 @@ export class EngineHost {
     try {
       const tokenizer = await loadTokenizer(runner.checkpoint.dir, runner.checkpoint.config);
       if (job.signal.aborted) throw cancelled();
+      // The UI steers: load the steered graph now, while the user waits for the model anyway.
+      await runner.prepareSteering();
+      if (job.signal.aborted) throw cancelled();
       const identity = modelIdentity(runner.spec, runner.checkpoint.contentHash);
       const demo = folder === path.resolve(this.options.demoModelDir);
       this.model = { runner, tokenizer, info: modelInfo(summary, identity, tokenizer.hasChatTemplate, demo) };

@@ -134,6 +134,20 @@ export class ModelRunner {
     return { result: { logits: out[GRAPH_IO.logits].data as Float32Array, rows, routing }, cache: next };
   }
 
+  /**
+   * Creates the steered graph's session now rather than at the first step under a mask. onnxruntime-node loads a
+   * session synchronously (about 0.35 s per OLMoE-sized layer here), so an app that is about to steer pays it while
+   * the model opens instead of stalling on the first mask change.
+   */
+  async prepareSteering(): Promise<void> {
+    await this.steeredSession();
+  }
+
+  /** Whether the steered graph's session exists. */
+  get steeringPrepared(): boolean {
+    return this.steered !== undefined;
+  }
+
   private steeredSession(): Promise<OrtSession> {
     this.steered ??= OrtSession.create(this.steeredPath, { threads: this.threads });
     return this.steered;

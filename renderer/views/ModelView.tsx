@@ -35,7 +35,10 @@ export function ModelView() {
           )}
           <button type="button" className="secondary" disabled={!!opening} onClick={() => void openModel()} data-testid="model-open-demo">Load demo model</button>
         </form>
-        {opening && <ProgressBar testId="model-progress" label="Building graph" done={opening.done} total={opening.total} />}
+        {opening && (
+          <ProgressBar testId="model-progress" label={opening.total > 0 && opening.done < opening.total ? 'Building graph' : 'Loading the model'}
+            done={opening.done} total={opening.total} />
+        )}
         <ErrorText error={error} testId="model-error" />
       </section>
       {info && <ModelCard info={info} />}
