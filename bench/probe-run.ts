@@ -34,7 +34,6 @@ const cacheDir = args.cache ?? path.join(work, 'cache');
 
 interface Condition {
   label: string;
-  modelDir: string;
   set: ProbeSet;
   generateTokens: number;
   /** Pairs of one recording-on and one recording-off round. */
@@ -99,11 +98,11 @@ async function throughput(c: Condition, recording: ModelRunner, plain: ModelRunn
     + `on/off ratio median ${q(ratios, 0.5).toFixed(3)}, quartiles ${q(ratios, 0.25).toFixed(3)}–${q(ratios, 0.75).toFixed(3)} (target ≥ 0.95)`);
 }
 
-async function benchModel(modelDir: string, conditions: Omit<Condition, 'modelDir'>[]): Promise<void> {
+async function benchModel(modelDir: string, conditions: Condition[]): Promise<void> {
   const recording = await ModelRunner.open(modelDir, { threads, cacheDir });
   const plain = await ModelRunner.open(modelDir, { threads, cacheDir, routing: false });
   const tokenizer = await loadTokenizer(modelDir, recording.checkpoint.config);
-  for (const c of conditions) await throughput({ ...c, modelDir }, recording, plain, tokenizer);
+  for (const c of conditions) await throughput(c, recording, plain, tokenizer);
   await recording.dispose();
   await plain.dispose();
 }

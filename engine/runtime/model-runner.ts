@@ -136,7 +136,7 @@ export class ModelRunner {
 
   /**
    * Creates the steered graph's session now rather than at the first step under a mask. onnxruntime-node loads a
-   * session synchronously (about 0.35 s per OLMoE-sized layer here), so an app that is about to steer pays it while
+   * session synchronously (0.3–0.5 s per OLMoE-sized layer here), so an app that is about to steer pays it while
    * the model opens instead of stalling on the first mask change.
    */
   async prepareSteering(): Promise<void> {
