@@ -45,36 +45,60 @@ export class ConfigReader {
     return Array.isArray(v) ? this.intList(key) : [this.int(key)];
   }
 
-  rope(headDim: number): RopeSpec {
+  /** `dim` rotary dimensions per head, rotated in halves or (interleaved) in adjacent pairs. */
+  rope(dim: number, interleaved = false): RopeSpec {
     const theta = this.num('rope_theta', 10000);
-    const dim = headDim;
     const s = this.raw['rope_scaling'] as Record<string, unknown> | null | undefined;
-    if (!s) return { theta, dim, scaling: { type: 'default' } };
+    if (!s) return { theta, dim, interleaved, scaling: { type: 'default' } };
     const type = (s['rope_type'] ?? s['type']) as string;
     const factor = Number(s['factor'] ?? 1);
     const originalMaxPositions = Number(s['original_max_position_embeddings'] ?? this.raw['max_position_embeddings']);
     switch (type) {
       case 'default':
-        return { theta, dim, scaling: { type: 'default' } };
+        return { theta, dim, interleaved, scaling: { type: 'default' } };
       case 'linear':
-        return { theta, dim, scaling: { type: 'linear', factor } };
+        return { theta, dim, interleaved, scaling: { type: 'linear', factor } };
       case 'llama3':
         return {
-          theta, dim,
+          theta, dim, interleaved,
           scaling: { type: 'llama3', factor, lowFreqFactor: Number(s['low_freq_factor'] ?? 1), highFreqFactor: Number(s['high_freq_factor'] ?? 4), originalMaxPositions },
         };
       case 'yarn':
         return {
-          theta, dim,
+          theta, dim, interleaved,
           scaling: {
             type: 'yarn', factor, originalMaxPositions,
             betaFast: Number(s['beta_fast'] ?? 32), betaSlow: Number(s['beta_slow'] ?? 1),
             attentionFactor: s['attention_factor'] == null ? null : Number(s['attention_factor']),
             truncate: s['truncate'] === undefined ? true : Boolean(s['truncate']),
+            mscale: s['mscale'] == null ? null : Number(s['mscale']),
+            mscaleAllDim: s['mscale_all_dim'] == null ? null : Number(s['mscale_all_dim']),
           },
         };
+      case 'longrope': {
+        const factors = (key: string) => {
+          const v = s[key];
+          if (!Array.isArray(v) || v.length !== dim / 2 || v.some((x) => typeof x !== 'number' || !(x > 0))) {
+            this.fail(`rope_scaling.${key}`, `must list ${dim / 2} positive numbers (one per rotary frequency), got ${JSON.stringify(v)}`);
+          }
+          return v as number[];
+        };
+        const original = Number(s['original_max_position_embeddings'] ?? this.raw['original_max_position_embeddings']);
+        if (!(original > 0)) this.fail('rope_scaling', 'longrope needs original_max_position_embeddings');
+        // HF: without given mscales, √(1 + ln(scale)/ln(original)) with scale = max_position_embeddings / original.
+        const scale = Number(this.raw['max_position_embeddings']) / original;
+        const fallback = scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(original));
+        return {
+          theta, dim, interleaved,
+          scaling: {
+            type: 'longrope', shortFactor: factors('short_factor'), longFactor: factors('long_factor'), originalMaxPositions: original,
+            shortMscale: s['short_mscale'] == null ? fallback : Number(s['short_mscale']),
+            longMscale: s['long_mscale'] == null ? fallback : Number(s['long_mscale']),
+          },
+        };
+      }
       default:
-        return this.fail('rope_scaling', `type ${JSON.stringify(type)} is not supported (supported: default, linear, llama3, yarn)`);
+        return this.fail('rope_scaling', `type ${JSON.stringify(type)} is not supported (supported: default, linear, llama3, yarn, longrope)`);
     }
   }
 }

@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { WeightSource } from './weights.ts';
 
 /** Float dtypes the engine reads; every one is widened to float32. */
-const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+const FLOAT_DTYPES = ['F32', 'F16', 'BF16'];
+/** Bytes per element of the dtypes the engine reads: the float ones, and bytes (packed MXFP4 blocks and scales). */
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, U8: 1 };
 
 interface TensorEntry {
   file: string;
@@ -82,7 +84,7 @@ function widen(entry: TensorEntry, name: string, raw: Buffer): Float32Array {
       for (let i = 0; i < n; i++) out[i] = halfToFloat(raw.readUInt16LE(2 * i));
       return out;
     default:
-      throw new CheckpointError(entry.file, `tensor ${name} has dtype ${entry.dtype}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
+      throw new CheckpointError(entry.file, `tensor ${name} has dtype ${entry.dtype}; supported: ${FLOAT_DTYPES.join(', ')}`);
   }
 }
 
@@ -140,6 +142,16 @@ export class SafetensorsCheckpoint implements WeightSource {
   }
 
   read(name: string): Float32Array {
+    return widen(this.entry(name), name, this.stored(name));
+  }
+
+  readBytes(name: string): Uint8Array {
+    const e = this.entry(name);
+    if (e.dtype !== 'U8') throw new CheckpointError(e.file, `tensor ${name} has dtype ${e.dtype}, expected U8`);
+    return this.stored(name);
+  }
+
+  private stored(name: string): Buffer {
     const e = this.entry(name);
     const raw = Buffer.alloc(e.end - e.begin);
     const fd = fs.openSync(e.file, 'r');
@@ -153,6 +165,6 @@ export class SafetensorsCheckpoint implements WeightSource {
     } finally {
       fs.closeSync(fd);
     }
-    return widen(e, name, raw);
+    return raw;
   }
 }

@@ -6,4 +6,6 @@ export interface WeightSource {
   shape(name: string): number[];
   /** The tensor's values as float32, row-major. Throws an error naming the file and tensor on failure. */
   read(name: string): Float32Array;
+  /** A U8 tensor's bytes as stored (packed MXFP4 blocks and scales). */
+  readBytes(name: string): Uint8Array;
 }

@@ -73,9 +73,9 @@ export class ModelRunner {
   }
 
   emptyCache(): KvCache {
-    const { numKvHeads, headDim, numLayers } = this.spec;
-    const empty = (): HostTensor => ({ type: 'float32', data: new Float32Array(0), dims: [numKvHeads, 0, headDim] });
-    return { length: 0, keys: Array.from({ length: numLayers }, empty), values: Array.from({ length: numLayers }, empty) };
+    const { numKvHeads, headDim, valueHeadDim, numLayers } = this.spec;
+    const empty = (dim: number) => (): HostTensor => ({ type: 'float32', data: new Float32Array(0), dims: [numKvHeads, 0, dim] });
+    return { length: 0, keys: Array.from({ length: numLayers }, empty(headDim)), values: Array.from({ length: numLayers }, empty(valueHeadDim)) };
   }
 
   /** Validates a mask against this model; the result is what `step` takes. */
@@ -125,7 +125,7 @@ export class ModelRunner {
         layers: this.moeLayers,
         tokens: ids.length,
         routerLogits,
-        ...(steering.active ? {
+        ...(GRAPH_IO.selectedExperts in out ? {
           selected: Int32Array.from(out[GRAPH_IO.selectedExperts].data as BigInt64Array, Number),
           weights: out[GRAPH_IO.routingWeights].data as Float32Array,
         } : selectExperts(spec, routerLogits)),

@@ -1,12 +1,13 @@
 import type { ModelSpec } from '../model/spec.ts';
 
 /**
- * The unsteered router of every supported family (engine/model/families): softmax over the router logits → the k
- * largest, best first (the lower index wins a tie, as TopK does) → renormalised over the k iff norm_topk_prob.
- * The routing graph feeds the router logits to the MoE op, which applies this rule itself; this restates it to
- * record what the op selected. routerLogits is [rows, E]; returns selected and weights [rows, k].
+ * The unsteered plain softmax router (families whose router is not routesInGraph): softmax over the router logits →
+ * the k largest, best first (the lower index wins a tie, as TopK does) → renormalised over the k iff
+ * norm_topk_prob → × the router's scaling. The routing graph feeds the router logits to the MoE op, which applies
+ * this rule itself; this restates it to record what the op selected. routerLogits is [rows, E]; returns selected
+ * and weights [rows, k].
  */
-export function selectExperts(spec: Pick<ModelSpec, 'numExperts' | 'topK' | 'normTopkProb'>, routerLogits: Float32Array):
+export function selectExperts(spec: Pick<ModelSpec, 'numExperts' | 'topK' | 'normTopkProb' | 'router'>, routerLogits: Float32Array):
   { selected: Int32Array; weights: Float32Array } {
   const E = spec.numExperts;
   const k = spec.topK;
@@ -34,7 +35,7 @@ export function selectExperts(spec: Pick<ModelSpec, 'numExperts' | 'topK' | 'nor
     else for (let e = 0; e < E; e++) denominator += Math.exp(z[e] - max);
     for (let j = 0; j < k; j++) {
       selected[r * k + j] = top[j];
-      weights[r * k + j] = Math.exp(z[top[j]] - max) / denominator;
+      weights[r * k + j] = (Math.exp(z[top[j]] - max) / denominator) * spec.router.scaling;
     }
   }
   return { selected, weights };

@@ -4,8 +4,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExpertMask, ForceWeight, MaskEntry, OffMode } from '../../engine/steering/mask.ts';
 
-/** The golden folder sits beside this repository, in the shared workspace. */
+/** The golden folders sit beside this repository, in the shared workspace. */
 export const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/golden', import.meta.url));
+/** The five later families (DeepSeek-V3/V2, gpt-oss, Granite-MoE, Phi-3.5-MoE), same layout and schema. */
+export const GOLDEN_NEXT_DIR = fileURLToPath(new URL('../../../shared/golden-next', import.meta.url));
+const GOLDEN_SETS = [GOLDEN_DIR, GOLDEN_NEXT_DIR];
 
 export interface GoldenRouting {
   /** Decoder-layer index; dense layers are absent. */
@@ -51,12 +54,19 @@ export interface GoldenCase {
   expected: GoldenExpected;
 }
 
+function casesOf(set: string): string[] {
+  return (JSON.parse(fs.readFileSync(path.join(set, 'index.json'), 'utf8')) as { cases: string[] }).cases;
+}
+
+/** Every case of both golden sets; names are unique across them. */
 export function goldenCaseNames(): string[] {
-  return (JSON.parse(fs.readFileSync(path.join(GOLDEN_DIR, 'index.json'), 'utf8')) as { cases: string[] }).cases;
+  return GOLDEN_SETS.flatMap(casesOf);
 }
 
 export function loadGoldenCase(name: string): GoldenCase {
-  const dir = path.join(GOLDEN_DIR, name);
+  const set = GOLDEN_SETS.find((s) => casesOf(s).includes(name));
+  if (!set) throw new Error(`no golden case ${name}`);
+  const dir = path.join(set, name);
   const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
   return { name, dir, config: readJson('config.json'), expected: readJson('expected.json') };
 }

@@ -1,5 +1,5 @@
 import type { ConfigReader } from '../config-reader.ts';
-import type { GlobalWeightNames, LayerWeightNames, ModelSpec } from '../spec.ts';
+import type { GlobalWeightNames, LayerWeightNames, ModelSpec, RouterSpec } from '../spec.ts';
 
 /** Everything the engine knows about one architecture: config normalisation and tensor names. */
 export interface FamilyDescriptor {
@@ -12,7 +12,11 @@ export interface FamilyDescriptor {
   layerWeights(spec: ModelSpec, layer: number): LayerWeightNames;
 }
 
-/** Fields every supported family reads the same way from config.json. */
+/** The plain softmax router; families with another rule override it. */
+export const SOFTMAX_ROUTER: RouterSpec = { scoring: 'softmax', groups: null, scaling: 1, jitterEps: 0 };
+
+/** Fields every supported family reads the same way from config.json, with the defaults of the plain families
+ * (standard attention, RMSNorm, SiLU experts, softmax router); a family overrides what differs. */
 export function commonSpec(c: ConfigReader): Omit<ModelSpec,
   'family' | 'numExperts' | 'topK' | 'normTopkProb' | 'moeIntermediateSize' | 'denseIntermediateSize' |
   'sharedExpertIntermediateSize' | 'sharedExpertGate' | 'moeLayers' | 'qkNorm' | 'attentionBias'> {
@@ -21,19 +25,31 @@ export function commonSpec(c: ConfigReader): Omit<ModelSpec,
   const headDim = c.optionalInt('head_dim') ?? hiddenSize / numHeads;
   const maxPositions = c.int('max_position_embeddings');
   const slidingWindow = c.raw['use_sliding_window'] === false ? null : c.optionalInt('sliding_window');
+  const numLayers = c.int('num_hidden_layers');
   return {
     modelType: String(c.raw['model_type']),
     vocabSize: c.int('vocab_size'),
     hiddenSize,
-    numLayers: c.int('num_hidden_layers'),
+    numLayers,
     numHeads,
     numKvHeads: c.int('num_key_value_heads', numHeads),
     headDim,
+    valueHeadDim: headDim,
+    norm: 'rms',
     rmsNormEps: c.num('rms_norm_eps', 1e-6),
     rope: c.rope(headDim),
+    attentionScale: 1 / Math.sqrt(headDim),
+    mla: null,
+    attentionSinks: false,
+    layerWindows: new Array(numLayers).fill(null),
+    multipliers: { embedding: 1, residual: 1, logits: 1 },
+    router: SOFTMAX_ROUTER,
+    expertActivation: { alpha: 1, beta: 0, limit: Infinity },
+    expertStorage: 'float',
     // A sliding window is not implemented in the graph; capping the context at it keeps every answer exact.
     contextLength: slidingWindow ? Math.min(maxPositions, slidingWindow) : maxPositions,
     tieWordEmbeddings: c.bool('tie_word_embeddings', false),
+    lmHeadBias: false,
     clipQkv: c.raw['clip_qkv'] == null ? null : c.num('clip_qkv'),
     bosTokenId: c.optionalInt('bos_token_id'),
     eosTokenIds: c.tokenIds('eos_token_id'),
@@ -67,14 +83,17 @@ export function attentionNames(layer: number): Pick<LayerWeightNames, 'inputNorm
   };
 }
 
-/** Experts stored as model.layers.{i}.mlp.experts.{e}.{gate,up,down}_proj.weight (Qwen, OLMoE). */
-export function mlpExpertNames(layer: number): Pick<LayerWeightNames, 'router' | 'expertGate' | 'expertUp' | 'expertDown'> {
+/** Experts stored as model.layers.{i}.mlp.experts.{e}.{gate,up,down}_proj.weight (Qwen, OLMoE, DeepSeek). */
+export function mlpExpertNames(layer: number): Pick<LayerWeightNames, 'router' | 'experts'> {
   const p = `model.layers.${layer}.mlp`;
   return {
     router: `${p}.gate.weight`,
-    expertGate: (e) => `${p}.experts.${e}.gate_proj.weight`,
-    expertUp: (e) => `${p}.experts.${e}.up_proj.weight`,
-    expertDown: (e) => `${p}.experts.${e}.down_proj.weight`,
+    experts: {
+      layout: 'per-expert',
+      gate: (e) => `${p}.experts.${e}.gate_proj.weight`,
+      up: (e) => `${p}.experts.${e}.up_proj.weight`,
+      down: (e) => `${p}.experts.${e}.down_proj.weight`,
+    },
   };
 }
 

@@ -28,9 +28,12 @@ export const mixtral: FamilyDescriptor = {
     return {
       ...attentionNames(layer),
       router: `${p}.gate.weight`,
-      expertGate: (e) => `${p}.experts.${e}.w1.weight`,
-      expertUp: (e) => `${p}.experts.${e}.w3.weight`,
-      expertDown: (e) => `${p}.experts.${e}.w2.weight`,
+      experts: {
+        layout: 'per-expert',
+        gate: (e) => `${p}.experts.${e}.w1.weight`,
+        up: (e) => `${p}.experts.${e}.w3.weight`,
+        down: (e) => `${p}.experts.${e}.w2.weight`,
+      },
     };
   },
 };

@@ -1,15 +1,17 @@
 import type { WeightSource } from '../weights.ts';
-import { moeLayerIndices, type LayerWeightNames, type ModelSpec } from '../spec.ts';
+import { moeLayerIndices, routesInGraph, type LayerWeightNames, type ModelSpec } from '../spec.ts';
 import type { FamilyDescriptor } from '../families/family.ts';
-import { MAX_FORCE_EPSILON } from '../../steering/mask.ts';
-import { SELECTION_BIAS } from '../../steering/steering-tensors.ts';
+import { BIG, type BuildContext } from './build-context.ts';
+import { checkShape, expertMatrices } from './expert-weights.ts';
 import { ExternalWeights, GraphBuilder, float } from './graph.ts';
 import { ropeParameters } from './rope.ts';
+import { routeInGraph } from './routing.ts';
 
 /**
  * The graphs built from one checkpoint; they share one weights file.
  * - steered: steering inputs, and routing outputs router_logits, selected_experts and routing_weights;
- * - routing: the model as it is, plus router_logits (the runner derives the selection on the host), so that
+ * - routing: the model as it is, plus router_logits (the runner derives the selection on the host, or, for routers
+ *   the MoE op cannot express (spec.routesInGraph), the graph outputs selected_experts and routing_weights), so that
  *   recording an unsteered run adds almost no work to it;
  * - plain: the model as it is, for benchmarks to compare against.
  */
@@ -19,11 +21,13 @@ export type GraphVariant = (typeof GRAPH_VARIANTS)[number];
 /**
  * The graph's interface, batch size one. T = new tokens this step, P = cached tokens, S = P + T, L = MoE layers.
  * inputs:  input_ids int64 [T]; position_ids int64 [T]; logits_from int64 [1] (first position whose logits are
- *          returned); past_key_{i}, past_value_{i} float [kv_heads, P, head_dim] per decoder layer;
+ *          returned); past_key_{i} float [kv_heads, P, head_dim], past_value_{i} float [kv_heads, P, value_head_dim] per
+ *          decoder layer (MLA: heads, with the expanded keys and values);
  *          steered only (engine/steering/steering-tensors.ts): expert_bias float [L, E], expert_dropped bool [L, E],
  *          expert_max_weight bool [L, E].
- * outputs: logits float [T - logits_from, vocab]; present_key_{i}, present_value_{i} float [kv_heads, S, head_dim];
- *          router_logits float [L·T, E] (steered and routing); steered only: selected_experts int64 [L·T, k]
+ * outputs: logits float [T - logits_from, vocab]; present_key_{i}, present_value_{i} as the past ones with S tokens;
+ *          router_logits float [L·T, E] (steered and routing); steered, and routing when routesInGraph(spec):
+ *          selected_experts int64 [L·T, k]
  *          (-1 = slot dropped); routing_weights float [L·T, k] (each selected expert's mixing weight, 0 if dropped);
  *          each laid out as [L, T, …].
  */
@@ -44,26 +48,15 @@ export const GRAPH_IO = {
   routingWeights: 'routing_weights',
 } as const;
 
-/** Stands in for ±infinity in selection keys and masked logits; finite so that no arithmetic makes NaN. */
-const BIG = 1e9;
-
-interface Ctx {
-  g: GraphBuilder;
-  spec: ModelSpec;
-  weights: WeightSource;
+interface Ctx extends BuildContext {
   variant: GraphVariant;
   cos: string;
   sin: string;
-  causalMask: string;
-  ints: (values: number[]) => string;
-  scalar: (value: number) => string;
-}
-
-function checkShape(weights: WeightSource, name: string, expected: number[]): void {
-  const actual = weights.shape(name);
-  if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
-    throw new Error(`tensor ${name} has shape ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)} from config.json`);
-  }
+  /** Attention masks [T, S] by sliding window (null = causal only), built on first use. */
+  masks: Map<number | null, string>;
+  /** Shape [1] int64: this step's token count and the cached length. */
+  stepTokens: string;
+  pastTokens: string;
 }
 
 function load(ctx: Ctx, name: string, expected: number[]): string {
@@ -71,11 +64,17 @@ function load(ctx: Ctx, name: string, expected: number[]): string {
   return ctx.g.weight(name, expected, () => [ctx.weights.read(name)]);
 }
 
-function rmsNorm(ctx: Ctx, x: string, weight: string): string {
-  const { g } = ctx;
+/** RMSNorm, or LayerNorm with a bias when the family uses it (norm 'layer'). */
+function norm(ctx: Ctx, x: string, weight: string, bias?: string): string {
+  const { g, spec } = ctx;
+  const dim = ctx.weights.shape(weight);
+  const scale = load(ctx, weight, dim);
+  if (spec.norm === 'layer') {
+    return g.op1('LayerNormalization', [x, scale, load(ctx, bias!, dim)], { axis: -1, epsilon: float(spec.rmsNormEps) });
+  }
   const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [x, x]), ctx.ints([-1])], { keepdims: 1 });
-  const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, ctx.scalar(ctx.spec.rmsNormEps)])]);
-  return g.op1('Mul', [g.op1('Div', [x, rms]), weight]);
+  const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, ctx.scalar(spec.rmsNormEps)])]);
+  return g.op1('Mul', [g.op1('Div', [x, rms]), scale]);
 }
 
 /** x · Wᵀ (+ b) with W stored [out, in] as in the checkpoint. */
@@ -83,36 +82,79 @@ function linear(ctx: Ctx, x: string, weight: string, bias?: string): string {
   return ctx.g.op1('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
 }
 
-function swigluMlp(ctx: Ctx, x: string, gate: string, up: string, down: string): string {
-  const { g } = ctx;
-  const gx = linear(ctx, x, gate);
-  const act = g.op1('Mul', [g.op1('Mul', [gx, g.op1('Sigmoid', [gx])]), linear(ctx, x, up)]);
-  return linear(ctx, act, down);
+/** A projection loaded from the checkpoint: [out, in] weight, optional [out] bias. */
+function project(ctx: Ctx, x: string, weight: string, outDim: number, inDim: number, bias?: string): string {
+  return linear(ctx, x, load(ctx, weight, [outDim, inDim]), bias ? load(ctx, bias, [outDim]) : undefined);
 }
 
-/** x [T, heads, head_dim]: rotate-half RoPE. */
+function swigluMlp(ctx: Ctx, x: string, gate: string, up: string, down: string, width: number): string {
+  const { g } = ctx;
+  const H = ctx.spec.hiddenSize;
+  const gx = project(ctx, x, gate, width, H);
+  const act = g.op1('Mul', [g.op1('Mul', [gx, g.op1('Sigmoid', [gx])]), project(ctx, x, up, width, H)]);
+  return project(ctx, act, down, H, width);
+}
+
+/**
+ * x [T, heads, rope dim]: rotate-half RoPE. Interleaved families (DeepSeek) rotate pairs (2i, 2i+1); their rope
+ * dims are first regrouped as evens then odds, which turns pair rotation into half rotation. Queries and keys are
+ * regrouped alike, so their dot products, all that attention uses, are those of the pair rotation.
+ */
 function applyRope(ctx: Ctx, x: string): string {
   const { g, spec } = ctx;
-  const half = spec.headDim / 2;
+  const dim = spec.rope.dim;
+  const half = dim / 2;
+  if (spec.rope.interleaved) {
+    const order = [...Array.from({ length: half }, (_, i) => 2 * i), ...Array.from({ length: half }, (_, i) => 2 * i + 1)];
+    x = g.op1('Gather', [x, ctx.ints(order)], { axis: -1 });
+  }
   const x1 = g.op1('Slice', [x, ctx.ints([0]), ctx.ints([half]), ctx.ints([-1])]);
-  const x2 = g.op1('Slice', [x, ctx.ints([half]), ctx.ints([spec.headDim]), ctx.ints([-1])]);
+  const x2 = g.op1('Slice', [x, ctx.ints([half]), ctx.ints([dim]), ctx.ints([-1])]);
   const rotated = g.op1('Concat', [g.op1('Neg', [x2]), x1], { axis: -1 });
   return g.op1('Add', [g.op1('Mul', [x, ctx.cos]), g.op1('Mul', [rotated, ctx.sin])]);
 }
 
-function attention(ctx: Ctx, layer: number, x: string, names: LayerWeightNames): string {
+/** Slice [from, to) of the last axis. */
+function lastAxis(ctx: Ctx, x: string, from: number, to: number): string {
+  return ctx.g.op1('Slice', [x, ctx.ints([from]), ctx.ints([to]), ctx.ints([-1])]);
+}
+
+/** Additive mask [T, S]: query t (absolute position P + t) sees keys j ≤ P + t, and within the window if any. */
+function attentionMask(ctx: Ctx, window: number | null): string {
+  const known = ctx.masks.get(window);
+  if (known) return known;
+  const { g } = ctx;
+  const zero = g.constInt([0], []);
+  const one = g.constInt([1], []);
+  const total = g.op1('Add', [ctx.stepTokens, ctx.pastTokens]);
+  const rows = g.op1('Add', [g.op1('Unsqueeze', [g.op1('Range', [zero, g.op1('Squeeze', [ctx.stepTokens]), one]), ctx.ints([1])]), ctx.pastTokens]);
+  const cols = g.op1('Unsqueeze', [g.op1('Range', [zero, g.op1('Squeeze', [total]), one]), ctx.ints([0])]);
+  let hidden = g.op1('Greater', [cols, rows]);
+  if (window !== null) hidden = g.op1('Or', [hidden, g.op1('GreaterOrEqual', [g.op1('Sub', [rows, cols]), g.constInt([window], [])])]);
+  const mask = g.op1('Where', [hidden, ctx.scalar(-BIG), ctx.scalar(0)]);
+  ctx.masks.set(window, mask);
+  return mask;
+}
+
+/** Queries [T, heads, D], keys [T, kv_heads, D] and values [T, kv_heads, Dv] of one layer, RoPE applied. */
+interface Projected {
+  q: string;
+  k: string;
+  v: string;
+}
+
+function standardProjections(ctx: Ctx, x: string, names: LayerWeightNames): Projected {
   const { g, spec } = ctx;
   const H = spec.hiddenSize;
   const D = spec.headDim;
   const qDim = spec.numHeads * D;
   const kvDim = spec.numKvHeads * D;
-  const bias = (name: string | undefined, dim: number) => (name ? load(ctx, name, [dim]) : undefined);
-  let q = linear(ctx, x, load(ctx, names.q, [qDim, H]), bias(names.qBias, qDim));
-  let k = linear(ctx, x, load(ctx, names.k, [kvDim, H]), bias(names.kBias, kvDim));
-  let v = linear(ctx, x, load(ctx, names.v, [kvDim, H]), bias(names.vBias, kvDim));
+  let q = project(ctx, x, names.q!, qDim, H, names.qBias);
+  let k = project(ctx, x, names.k!, kvDim, H, names.kBias);
+  let v = project(ctx, x, names.v!, kvDim, H, names.vBias);
   if (spec.qkNorm === 'projection') {
-    q = rmsNorm(ctx, q, load(ctx, names.qNorm!, [qDim]));
-    k = rmsNorm(ctx, k, load(ctx, names.kNorm!, [kvDim]));
+    q = norm(ctx, q, names.qNorm!);
+    k = norm(ctx, k, names.kNorm!);
   }
   if (spec.clipQkv !== null) {
     const lo = ctx.scalar(-spec.clipQkv);
@@ -123,86 +165,81 @@ function attention(ctx: Ctx, layer: number, x: string, names: LayerWeightNames):
   k = g.op1('Reshape', [k, ctx.ints([-1, spec.numKvHeads, D])]);
   v = g.op1('Reshape', [v, ctx.ints([-1, spec.numKvHeads, D])]);
   if (spec.qkNorm === 'head') {
-    q = rmsNorm(ctx, q, load(ctx, names.qNorm!, [D]));
-    k = rmsNorm(ctx, k, load(ctx, names.kNorm!, [D]));
+    q = norm(ctx, q, names.qNorm!);
+    k = norm(ctx, k, names.kNorm!);
   }
-  q = g.op1('Transpose', [applyRope(ctx, q)], { perm: [1, 0, 2] }); // [heads, T, D]
-  k = g.op1('Transpose', [applyRope(ctx, k)], { perm: [1, 0, 2] }); // [kv_heads, T, D]
-  v = g.op1('Transpose', [v], { perm: [1, 0, 2] });
+  return { q: applyRope(ctx, q), k: applyRope(ctx, k), v };
+}
+
+/**
+ * DeepSeek's multi-head latent attention, expanded to per-head keys and values: keys = [k_nope | k_rope] with one
+ * roped k_rope shared by every head, queries = [q_nope | q_rope]. The cache holds the expanded keys and values
+ * (not the latent): each step then costs what standard attention costs, at the price of a larger cache.
+ */
+function mlaProjections(ctx: Ctx, x: string, names: LayerWeightNames): Projected {
+  const { g, spec } = ctx;
+  const mla = spec.mla!;
+  const m = names.mla!;
+  const H = spec.hiddenSize;
+  const heads = spec.numHeads;
+  const nope = mla.qkNopeHeadDim;
+  const rope = mla.qkRopeHeadDim;
+  const Dv = spec.valueHeadDim;
+  const qRows = heads * (nope + rope);
+  const q = mla.qLoraRank === null
+    ? project(ctx, x, m.q!, qRows, H)
+    : project(ctx, norm(ctx, project(ctx, x, m.qA!, mla.qLoraRank, H), m.qANorm!), m.qB!, qRows, mla.qLoraRank);
+  const qHeads = g.op1('Reshape', [q, ctx.ints([-1, heads, nope + rope])]);
+  const compressedAndRope = project(ctx, x, m.kvA, mla.kvLoraRank + rope, H);
+  const compressed = norm(ctx, lastAxis(ctx, compressedAndRope, 0, mla.kvLoraRank), m.kvANorm);
+  const kRope = applyRope(ctx, g.op1('Unsqueeze', [lastAxis(ctx, compressedAndRope, mla.kvLoraRank, mla.kvLoraRank + rope), ctx.ints([1])]));
+  const kv = g.op1('Reshape', [project(ctx, compressed, m.kvB, heads * (nope + Dv), mla.kvLoraRank), ctx.ints([-1, heads, nope + Dv])]);
+  return {
+    q: g.op1('Concat', [lastAxis(ctx, qHeads, 0, nope), applyRope(ctx, lastAxis(ctx, qHeads, nope, nope + rope))], { axis: -1 }),
+    k: g.op1('Concat', [lastAxis(ctx, kv, 0, nope), g.op1('Expand', [kRope, ctx.ints([1, heads, 1])])], { axis: -1 }),
+    v: lastAxis(ctx, kv, nope, nope + Dv),
+  };
+}
+
+function attention(ctx: Ctx, layer: number, x: string, names: LayerWeightNames): string {
+  const { g, spec } = ctx;
+  const D = spec.headDim;
+  const Dv = spec.valueHeadDim;
+  const projected = spec.mla ? mlaProjections(ctx, x, names) : standardProjections(ctx, x, names);
+  const q = g.op1('Transpose', [projected.q], { perm: [1, 0, 2] }); // [heads, T, D]
+  const k = g.op1('Transpose', [projected.k], { perm: [1, 0, 2] }); // [kv_heads, T, D]
+  const v = g.op1('Transpose', [projected.v], { perm: [1, 0, 2] });
   const presentK = g.op1('Concat', [GRAPH_IO.pastKey(layer), k], { axis: 1 });
   const presentV = g.op1('Concat', [GRAPH_IO.pastValue(layer), v], { axis: 1 });
   g.bindOutput(presentK, GRAPH_IO.presentKey(layer), 'float', [spec.numKvHeads, 'total', D]);
-  g.bindOutput(presentV, GRAPH_IO.presentValue(layer), 'float', [spec.numKvHeads, 'total', D]);
+  g.bindOutput(presentV, GRAPH_IO.presentValue(layer), 'float', [spec.numKvHeads, 'total', Dv]);
 
   // Grouped-query attention without copying K/V: query head h reads KV head h / group, so queries are viewed as
   // [kv_heads, group, T, D] against keys [kv_heads, 1, S, D] and MatMul broadcasts over the group axis.
   const group = spec.numHeads / spec.numKvHeads;
   const qGrouped = g.op1('Reshape', [q, ctx.ints([spec.numKvHeads, group, -1, D])]);
   const keysT = g.op1('Unsqueeze', [g.op1('Transpose', [presentK], { perm: [0, 2, 1] }), ctx.ints([1])]);
-  const scores = g.op1('Mul', [g.op1('MatMul', [qGrouped, keysT]), ctx.scalar(1 / Math.sqrt(D))]);
-  const probs = g.op1('Softmax', [g.op1('Add', [scores, ctx.causalMask])], { axis: -1 });
-  const context = g.op1('MatMul', [probs, g.op1('Unsqueeze', [presentV, ctx.ints([1])])]); // [kv_heads, group, T, D]
-  const perToken = g.op1('Transpose', [g.op1('Reshape', [context, ctx.ints([spec.numHeads, -1, D])])], { perm: [1, 0, 2] });
-  const merged = g.op1('Reshape', [perToken, ctx.ints([-1, qDim])]);
-  return linear(ctx, merged, load(ctx, names.o, [H, qDim]));
-}
-
-/** Interleaves gate and up rows per expert ([E, 2I, H], gate row i at 2i) for MoE's fused SwiGLU. */
-function* fusedGateUp(ctx: Ctx, names: LayerWeightNames): Generator<Float32Array> {
-  const { spec, weights } = ctx;
-  const I = spec.moeIntermediateSize;
-  const H = spec.hiddenSize;
-  for (let e = 0; e < spec.numExperts; e++) {
-    checkShape(weights, names.expertGate!(e), [I, H]);
-    checkShape(weights, names.expertUp!(e), [I, H]);
-    const gate = weights.read(names.expertGate!(e));
-    const up = weights.read(names.expertUp!(e));
-    const out = new Float32Array(2 * I * H);
-    for (let i = 0; i < I; i++) {
-      out.set(gate.subarray(i * H, (i + 1) * H), 2 * i * H);
-      out.set(up.subarray(i * H, (i + 1) * H), (2 * i + 1) * H);
-    }
-    yield out;
+  const scores = g.op1('Mul', [g.op1('MatMul', [qGrouped, keysT]), ctx.scalar(spec.attentionScale)]);
+  let logits = g.op1('Add', [scores, attentionMask(ctx, spec.layerWindows[layer])]);
+  if (spec.attentionSinks) {
+    // One extra logit per head joins the softmax; its probability is dropped.
+    const sinks = g.op1('Reshape', [load(ctx, names.sinks!, [spec.numHeads]), ctx.ints([spec.numKvHeads, group, 1, 1])]);
+    const perQuery = g.op1('Expand', [sinks, g.op1('Concat', [ctx.ints([1, 1]), ctx.stepTokens, ctx.ints([1])], { axis: 0 })]);
+    logits = g.op1('Concat', [logits, perQuery], { axis: -1 });
   }
-}
-
-function* expertDowns(ctx: Ctx, names: LayerWeightNames): Generator<Float32Array> {
-  for (let e = 0; e < ctx.spec.numExperts; e++) {
-    checkShape(ctx.weights, names.expertDown!(e), [ctx.spec.hiddenSize, ctx.spec.moeIntermediateSize]);
-    yield ctx.weights.read(names.expertDown!(e));
-  }
+  let probs = g.op1('Softmax', [logits], { axis: -1 });
+  if (spec.attentionSinks) probs = lastAxis(ctx, probs, 0, -1);
+  const context = g.op1('MatMul', [probs, g.op1('Unsqueeze', [presentV, ctx.ints([1])])]); // [kv_heads, group, T, Dv]
+  const perToken = g.op1('Transpose', [g.op1('Reshape', [context, ctx.ints([spec.numHeads, -1, Dv])])], { perm: [1, 0, 2] });
+  const merged = g.op1('Reshape', [perToken, ctx.ints([-1, spec.numHeads * Dv])]);
+  return project(ctx, merged, names.o, spec.hiddenSize, spec.numHeads * Dv, names.oBias);
 }
 
 interface RoutingValues {
   routerLogits: string;
-  /** Steered graph only. */
+  /** Present when the graph selects (steered graph, and every graph of an in-graph router). */
   selected?: string;
   weights?: string;
-}
-
-/**
- * Selection and mixing weights under the steering inputs (DESIGN §5), for a softmax router. The selection key is
- * router logit + bias: forced experts come first; backfill-off experts come last, so the next-best experts take
- * their slots. In drop mode off experts keep their logit, so TopK returns forced ++ the router's own ranking, whose
- * first k − F entries are exactly the original top-k less the forced ones; off experts among them are then
- * invalidated and lose their slot.
- */
-function steeredRouting(ctx: Ctx, moeIndex: number, z: string): { selected: string; weights: string; valid: string } {
-  const { g, spec } = ctx;
-  const row = (input: string) => g.op1('Gather', [input, g.constInt([moeIndex], [])], { axis: 0 }); // [E]
-  const [topValues, selected] = g.op('TopK', [g.op1('Add', [z, row(GRAPH_IO.expertBias)]), ctx.ints([spec.topK])],
-    { axis: -1, largest: 1, sorted: 1 }, { outputs: 2 });
-  const dropped = g.op1('Gather', [row(GRAPH_IO.expertDropped), selected], { axis: 0 }); // [T, k]
-  const valid = g.op1('And', [g.op1('Greater', [topValues, ctx.scalar(-SELECTION_BIAS / 2)]), g.op1('Not', [dropped])]);
-
-  const raised = g.op1('Add', [g.op1('ReduceMax', [z, ctx.ints([-1])], { keepdims: 1 }), ctx.scalar(MAX_FORCE_EPSILON)]);
-  const probs = g.op1('Softmax', [g.op1('Where', [row(GRAPH_IO.expertMaxWeight), raised, z])], { axis: -1 });
-  let weights = g.op1('Where', [valid, g.op1('GatherElements', [probs, selected], { axis: 1 }), ctx.scalar(0)]);
-  if (spec.normTopkProb) {
-    const total = g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 });
-    weights = g.op1('Div', [weights, g.op1('Max', [total, ctx.scalar(1e-30)])]);
-  }
-  return { selected, weights, valid };
 }
 
 function moeBlock(ctx: Ctx, moeIndex: number, x: string, names: LayerWeightNames): { out: string; routing?: RoutingValues } {
@@ -210,44 +247,68 @@ function moeBlock(ctx: Ctx, moeIndex: number, x: string, names: LayerWeightNames
   const H = spec.hiddenSize;
   const E = spec.numExperts;
   const I = spec.moeIntermediateSize;
-  const z = linear(ctx, x, load(ctx, names.router!, [E, H])); // [T, E]
-  const fc1 = g.weight(`${names.router}.fc1`, [E, 2 * I, H], () => fusedGateUp(ctx, names));
-  const fc2 = g.weight(`${names.router}.fc2`, [E, H, I], () => expertDowns(ctx, names));
+  let z = project(ctx, x, names.router!, E, H, names.routerBias); // [T, E]
+  const experts = expertMatrices(spec, ctx.weights, names.experts!);
+  const fc1 = ctx.g.weight(`${names.router}.fc1`, [E, 2 * I, H], experts.fc1);
+  const fc2 = ctx.g.weight(`${names.router}.fc2`, [E, H, I], experts.fc2);
+  const fc1Bias = experts.fc1Bias ? ctx.g.weight(`${names.router}.fc1_bias`, [E, 2 * I], experts.fc1Bias) : '';
+  const fc2Bias = experts.fc2Bias ? ctx.g.weight(`${names.router}.fc2_bias`, [E, H], experts.fc2Bias) : '';
+  const { alpha, beta, limit } = spec.expertActivation;
   const moe = (routerInput: string, normalize: number) =>
-    g.op1('MoE', [x, routerInput, fc1, '', fc2], {
+    g.op1('MoE', [x, routerInput, fc1, fc1Bias, fc2, fc2Bias], {
       k: spec.topK, activation_type: 'swiglu', swiglu_fusion: 1, normalize_routing_weights: normalize,
-      activation_alpha: float(1), activation_beta: float(0), swiglu_limit: float(Infinity),
+      activation_alpha: float(alpha), activation_beta: float(beta), swiglu_limit: float(limit),
     }, 'com.microsoft');
 
+  const row = (input: string) => g.op1('Gather', [input, g.constInt([moeIndex], [])], { axis: 0 }); // [E]
+  const steering = ctx.variant === 'steered'
+    ? { bias: row(GRAPH_IO.expertBias), dropped: row(GRAPH_IO.expertDropped), maxWeight: row(GRAPH_IO.expertMaxWeight) }
+    : null;
+  const correction = names.scoreCorrectionBias ? load(ctx, names.scoreCorrectionBias, [E]) : undefined;
   let out: string;
   let routing: RoutingValues | undefined;
-  if (ctx.variant === 'steered') {
-    const { selected, weights, valid } = steeredRouting(ctx, moeIndex, z);
+  if (steering || routesInGraph(spec)) {
+    const { selected, weights, valid } = routeInGraph(ctx, z, steering, correction);
     // MoE takes softmax → top-k → renormalise of its router input. Feeding log w on the selected experts and
     // −BIG elsewhere makes it pick exactly them with weights w/Σw; the op is linear in the weights, so scaling its
     // output by Σw gives Σ w·expert(x) — also when a layer drops every slot (Σw = 0).
     const logWeights = g.op1('Log', [g.op1('Max', [weights, ctx.scalar(1e-30)])]);
     const routerInput = g.op1('ScatterElements', [
       g.op1('Expand', [ctx.scalar(-BIG), g.op1('Shape', [z])]), selected, g.op1('Where', [valid, logWeights, ctx.scalar(-BIG)]),
-    ], { axis: 1 });
+    ], { axis: 1, reduction: 'max' });
     const total = g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 });
     out = g.op1('Mul', [moe(routerInput, 1), total]);
     routing = { routerLogits: z, selected: g.op1('Where', [valid, selected, g.constInt([-1], [])]), weights };
   } else {
     out = moe(z, spec.normTopkProb ? 1 : 0);
-    if (ctx.variant === 'routing') routing = { routerLogits: z };
+    if (spec.router.scaling !== 1) out = g.op1('Mul', [out, ctx.scalar(spec.router.scaling)]);
+    routing = { routerLogits: z };
   }
 
   if (spec.sharedExpertIntermediateSize > 0) {
     const S = spec.sharedExpertIntermediateSize;
-    let shared = swigluMlp(ctx, x, load(ctx, names.sharedGate!, [S, H]), load(ctx, names.sharedUp!, [S, H]), load(ctx, names.sharedDown!, [H, S]));
-    if (spec.sharedExpertGate) {
-      const gate = g.op1('Sigmoid', [linear(ctx, x, load(ctx, names.sharedExpertGate!, [1, H]))]);
-      shared = g.op1('Mul', [shared, gate]);
-    }
+    let shared = swigluMlp(ctx, x, names.sharedGate!, names.sharedUp!, names.sharedDown!, S);
+    if (spec.sharedExpertGate) shared = g.op1('Mul', [shared, g.op1('Sigmoid', [project(ctx, x, names.sharedExpertGate!, 1, H)])]);
     out = g.op1('Add', [out, shared]);
   }
-  return { out, routing };
+  return { out, routing: ctx.variant === 'plain' ? undefined : routing };
+}
+
+/** Positions' rotation tables [T, 1, rope dim], scaled by the rope's attention factor. */
+function ropeTables(ctx: Ctx, positions: string): { cos: string; sin: string } {
+  const { g, spec } = ctx;
+  const tables = ropeParameters(spec.rope);
+  let invFreq = g.constFloat(tables.invFreq);
+  let factor = ctx.scalar(tables.attentionFactor);
+  if (tables.long) {
+    // longrope: the long tables once the sequence (last position + 1) is longer than the original context.
+    const isLong = g.op1('Greater', [g.op1('ReduceMax', [positions], { keepdims: 0 }), g.constInt([tables.long.after - 1], [])]);
+    invFreq = g.op1('Where', [isLong, g.constFloat(tables.long.invFreq), invFreq]);
+    factor = g.op1('Where', [isLong, ctx.scalar(tables.long.attentionFactor), factor]);
+  }
+  const angles = g.op1('Mul', [g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), ctx.ints([1])]), invFreq]);
+  const full = g.op1('Unsqueeze', [g.op1('Concat', [angles, angles], { axis: -1 }), ctx.ints([1])]);
+  return { cos: g.op1('Mul', [g.op1('Cos', [full]), factor]), sin: g.op1('Mul', [g.op1('Sin', [full]), factor]) };
 }
 
 export interface BuildControl {
@@ -284,14 +345,6 @@ export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, wei
 async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, g: GraphBuilder,
   variant: GraphVariant, layerDone: (layer: number) => Promise<void>): Promise<Uint8Array> {
   const scalarCache = new Map<number, string>();
-  const ctx: Ctx = {
-    g, spec, weights, variant, cos: '', sin: '', causalMask: '',
-    ints: (values) => g.constInt(values),
-    scalar: (value) => {
-      if (!scalarCache.has(value)) scalarCache.set(value, g.constFloat([value], []));
-      return scalarCache.get(value)!;
-    },
-  };
   const moeLayers = moeLayerIndices(spec);
   const L = moeLayers.length;
   const ids = g.input(GRAPH_IO.inputIds, 'int64', ['tokens']);
@@ -299,63 +352,61 @@ async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: 
   const logitsFrom = g.input(GRAPH_IO.logitsFrom, 'int64', [1]);
   for (let i = 0; i < spec.numLayers; i++) {
     g.input(GRAPH_IO.pastKey(i), 'float', [spec.numKvHeads, 'past', spec.headDim]);
-    g.input(GRAPH_IO.pastValue(i), 'float', [spec.numKvHeads, 'past', spec.headDim]);
+    g.input(GRAPH_IO.pastValue(i), 'float', [spec.numKvHeads, 'past', spec.valueHeadDim]);
   }
   if (variant === 'steered') {
     g.input(GRAPH_IO.expertBias, 'float', [L, spec.numExperts]);
     g.input(GRAPH_IO.expertDropped, 'bool', [L, spec.numExperts]);
     g.input(GRAPH_IO.expertMaxWeight, 'bool', [L, spec.numExperts]);
   }
-
-  // RoPE tables for this step's positions: [T, 1, head_dim], broadcast over heads.
-  const { invFreq, attentionFactor } = ropeParameters(spec.rope);
-  const angles = g.op1('Mul', [g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), ctx.ints([1])]), g.constFloat(invFreq)]);
-  const full = g.op1('Unsqueeze', [g.op1('Concat', [angles, angles], { axis: -1 }), ctx.ints([1])]);
-  ctx.cos = g.op1('Mul', [g.op1('Cos', [full]), ctx.scalar(attentionFactor)]);
-  ctx.sin = g.op1('Mul', [g.op1('Sin', [full]), ctx.scalar(attentionFactor)]);
-
-  // Causal mask [T, S]: query t (absolute position P + t) sees keys 0 … P + t.
-  const T = g.op1('Shape', [ids]);
-  const P = g.op1('Shape', [GRAPH_IO.pastKey(0)], { start: 1, end: 2 });
-  const S = g.op1('Add', [T, P]);
-  const zero = g.constInt([0], []);
-  const one = g.constInt([1], []);
-  const rows = g.op1('Add', [g.op1('Unsqueeze', [g.op1('Range', [zero, g.op1('Squeeze', [T]), one]), ctx.ints([1])]), P]);
-  const cols = g.op1('Unsqueeze', [g.op1('Range', [zero, g.op1('Squeeze', [S]), one]), ctx.ints([0])]);
-  ctx.causalMask = g.op1('Where', [g.op1('Greater', [cols, rows]), ctx.scalar(-BIG), ctx.scalar(0)]);
+  const ctx: Ctx = {
+    g, spec, weights, variant, cos: '', sin: '', masks: new Map(),
+    stepTokens: g.op1('Shape', [ids]),
+    pastTokens: g.op1('Shape', [GRAPH_IO.pastKey(0)], { start: 1, end: 2 }),
+    ints: (values) => g.constInt(values),
+    scalar: (value) => {
+      if (!scalarCache.has(value)) scalarCache.set(value, g.constFloat([value], []));
+      return scalarCache.get(value)!;
+    },
+  };
+  Object.assign(ctx, ropeTables(ctx, positions));
 
   const globals = family.globalWeights(spec);
-  const embed = load(ctx, globals.embed, [spec.vocabSize, spec.hiddenSize]);
+  const H = spec.hiddenSize;
+  const embed = load(ctx, globals.embed, [spec.vocabSize, H]);
   let x = g.op1('Gather', [embed, ids], { axis: 0 }); // [T, H]
+  const { embedding, residual, logits: logitsDivisor } = spec.multipliers;
+  if (embedding !== 1) x = g.op1('Mul', [x, ctx.scalar(embedding)]);
+  const addResidual = (base: string, update: string) =>
+    g.op1('Add', [base, residual === 1 ? update : g.op1('Mul', [update, ctx.scalar(residual)])]);
   const routing: RoutingValues[] = [];
   for (let layer = 0; layer < spec.numLayers; layer++) {
     const names = family.layerWeights(spec, layer);
-    const H = spec.hiddenSize;
-    const attn = attention(ctx, layer, rmsNorm(ctx, x, load(ctx, names.inputNorm, [H])), names);
-    x = g.op1('Add', [x, attn]);
-    const h = rmsNorm(ctx, x, load(ctx, names.postAttentionNorm, [H]));
+    x = addResidual(x, attention(ctx, layer, norm(ctx, x, names.inputNorm, names.inputNormBias), names));
+    const h = norm(ctx, x, names.postAttentionNorm, names.postAttentionNormBias);
     let mlp: string;
     if (spec.moeLayers[layer]) {
       const block = moeBlock(ctx, moeLayers.indexOf(layer), h, names);
       mlp = block.out;
       if (block.routing) routing.push(block.routing);
     } else {
-      const I = spec.denseIntermediateSize;
-      mlp = swigluMlp(ctx, h, load(ctx, names.denseGate!, [I, H]), load(ctx, names.denseUp!, [I, H]), load(ctx, names.denseDown!, [H, I]));
+      mlp = swigluMlp(ctx, h, names.denseGate!, names.denseUp!, names.denseDown!, spec.denseIntermediateSize);
     }
-    x = g.op1('Add', [x, mlp]);
+    x = addResidual(x, mlp);
     await layerDone(layer);
   }
-  x = rmsNorm(ctx, x, load(ctx, globals.finalNorm, [spec.hiddenSize]));
+  x = norm(ctx, x, globals.finalNorm, globals.finalNormBias);
   const tail = g.op1('Slice', [x, logitsFrom, ctx.ints([Number.MAX_SAFE_INTEGER]), ctx.ints([0])]);
-  const lmHead = globals.lmHead === globals.embed ? embed : load(ctx, globals.lmHead, [spec.vocabSize, spec.hiddenSize]);
-  g.bindOutput(linear(ctx, tail, lmHead), GRAPH_IO.logits, 'float', ['logit_tokens', spec.vocabSize]);
+  const lmHead = globals.lmHead === globals.embed ? embed : load(ctx, globals.lmHead, [spec.vocabSize, H]);
+  let logits = linear(ctx, tail, lmHead, globals.lmHeadBias ? load(ctx, globals.lmHeadBias, [spec.vocabSize]) : undefined);
+  if (logitsDivisor !== 1) logits = g.op1('Div', [logits, ctx.scalar(logitsDivisor)]);
+  g.bindOutput(logits, GRAPH_IO.logits, 'float', ['logit_tokens', spec.vocabSize]);
 
   if (variant !== 'plain' && L > 0) {
     // [T, n] per layer concatenated to [L·T, n]: the bytes of [L, T, n], one op.
     const stack = (values: string[]) => g.op1('Concat', values, { axis: 0 });
     g.bindOutput(stack(routing.map((r) => r.routerLogits)), GRAPH_IO.routerLogits, 'float', ['layer_tokens', spec.numExperts]);
-    if (variant === 'steered') {
+    if (routing[0].selected) {
       g.bindOutput(stack(routing.map((r) => r.selected!)), GRAPH_IO.selectedExperts, 'int64', ['layer_tokens', spec.topK]);
       g.bindOutput(stack(routing.map((r) => r.weights!)), GRAPH_IO.routingWeights, 'float', ['layer_tokens', spec.topK]);
     }

@@ -1,7 +1,21 @@
 import type { RopeSpec } from '../spec.ts';
 
-/** Inverse frequencies [dim/2] and the attention factor applied to cos/sin, as HF's rope init functions compute them. */
-export function ropeParameters(rope: RopeSpec): { invFreq: Float32Array; attentionFactor: number } {
+export interface RopeTables {
+  /** Inverse frequencies [dim/2]. */
+  invFreq: Float32Array;
+  /** Multiplies cos and sin. */
+  attentionFactor: number;
+  /** longrope: the tables used once the sequence (last position + 1) exceeds `after` tokens. */
+  long?: { invFreq: Float32Array; attentionFactor: number; after: number };
+}
+
+/** yarn's magnitude scale m(x) = 0.1·x·ln(factor) + 1 (1 when not extending). */
+export function yarnMscale(factor: number, mscale = 1): number {
+  return factor <= 1 ? 1 : 0.1 * mscale * Math.log(factor) + 1;
+}
+
+/** Inverse frequencies and the attention factor applied to cos/sin, as HF's rope init functions compute them. */
+export function ropeParameters(rope: RopeSpec): RopeTables {
   const half = rope.dim / 2;
   const base = Array.from({ length: half }, (_, i) => 1 / rope.theta ** ((2 * i) / rope.dim));
   const s = rope.scaling;
@@ -39,8 +53,17 @@ export function ropeParameters(rope: RopeSpec): { invFreq: Float32Array; attenti
         const extrapolationFactor = 1 - ramp;
         return (f / s.factor) * (1 - extrapolationFactor) + f * extrapolationFactor;
       });
-      const attentionFactor = s.attentionFactor ?? (s.factor <= 1 ? 1 : 0.1 * Math.log(s.factor) + 1);
+      const attentionFactor = s.attentionFactor ??
+        (s.mscale && s.mscaleAllDim ? yarnMscale(s.factor, s.mscale) / yarnMscale(s.factor, s.mscaleAllDim) : yarnMscale(s.factor));
       return { invFreq: Float32Array.from(inv), attentionFactor };
+    }
+    case 'longrope': {
+      const divided = (factors: number[]) => Float32Array.from(base, (f, i) => f / factors[i]);
+      return {
+        invFreq: divided(s.shortFactor),
+        attentionFactor: s.shortMscale,
+        long: { invFreq: divided(s.longFactor), attentionFactor: s.longMscale, after: s.originalMaxPositions },
+      };
     }
   }
 }
