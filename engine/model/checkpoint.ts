@@ -77,19 +77,61 @@ function contentHash(configFile: string, files: string[]): string {
   return hash.digest('hex').slice(0, 32);
 }
 
-/** Parameter count and float32 bytes of everything the graph holds. */
-export function parameterCount(spec: ModelSpec): { total: number; activePerToken: number } {
+/**
+ * Parameters by how the graph stores them (what a precision applies to): the embedding table, the LM head (0 when
+ * tied), routed experts (with their biases), routers (kept float32), the other matrices (attention, dense and
+ * shared-expert MLPs), and vectors (norms, biases outside the experts, sinks).
+ */
+export interface ParameterClasses {
+  embedding: number;
+  lmHead: number;
+  experts: number;
+  routers: number;
+  matrices: number;
+  vectors: number;
+}
+
+export function parameterClasses(spec: ModelSpec): ParameterClasses {
   const H = spec.hiddenSize;
-  const attention = H * spec.numHeads * spec.headDim * 2 + H * spec.numKvHeads * spec.headDim * 2;
-  const expert = 3 * H * spec.moeIntermediateSize;
-  const shared = spec.sharedExpertIntermediateSize ? 3 * H * spec.sharedExpertIntermediateSize + (spec.sharedExpertGate ? H : 0) : 0;
-  let total = spec.vocabSize * H * (spec.tieWordEmbeddings ? 1 : 2) + H;
-  let active = total;
-  for (const isMoe of spec.moeLayers) {
-    const layer = attention + 2 * H;
-    const mlp = isMoe ? spec.numExperts * H + shared : 3 * H * spec.denseIntermediateSize;
-    total += layer + mlp + (isMoe ? spec.numExperts * expert : 0);
-    active += layer + mlp + (isMoe ? spec.topK * expert : 0);
+  const E = spec.numExperts;
+  const heads = spec.numHeads;
+  let attention: number;
+  if (spec.mla) {
+    const { qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim } = spec.mla;
+    const qRows = heads * spec.headDim;
+    attention = (qLoraRank === null ? qRows * H : qLoraRank * H + qRows * qLoraRank)
+      + (kvLoraRank + qkRopeHeadDim) * H + heads * (qkNopeHeadDim + spec.valueHeadDim) * kvLoraRank
+      + H * heads * spec.valueHeadDim;
+  } else {
+    attention = H * heads * spec.headDim * 2 + H * spec.numKvHeads * spec.headDim * 2;
   }
-  return { total, activePerToken: active };
+  const normVectors = (spec.norm === 'layer' ? 2 : 1) * 2 * H;
+  const expert = 3 * H * spec.moeIntermediateSize + (spec.family === 'gpt_oss' ? 2 * spec.moeIntermediateSize + H : 0);
+  const counts: ParameterClasses = {
+    embedding: spec.vocabSize * H,
+    lmHead: spec.tieWordEmbeddings ? 0 : spec.vocabSize * H,
+    experts: 0, routers: 0, matrices: 0,
+    vectors: (spec.norm === 'layer' ? 2 : 1) * H + (spec.lmHeadBias ? spec.vocabSize : 0),
+  };
+  for (const isMoe of spec.moeLayers) {
+    counts.matrices += attention;
+    counts.vectors += normVectors;
+    if (isMoe) {
+      counts.experts += E * expert;
+      counts.routers += E * H;
+      if (spec.sharedExpertIntermediateSize) counts.matrices += 3 * H * spec.sharedExpertIntermediateSize + (spec.sharedExpertGate ? H : 0);
+    } else {
+      counts.matrices += 3 * H * spec.denseIntermediateSize;
+    }
+  }
+  return counts;
+}
+
+/** Total parameters, and those one token uses (k of the routed experts). */
+export function parameterCount(spec: ModelSpec): { total: number; activePerToken: number } {
+  const c = parameterClasses(spec);
+  const total = c.embedding + c.lmHead + c.experts + c.routers + c.matrices + c.vectors;
+  const moeLayers = spec.moeLayers.filter(Boolean).length;
+  const unusedExperts = moeLayers === 0 ? 0 : (c.experts / moeLayers / spec.numExperts) * (spec.numExperts - spec.topK) * moeLayers;
+  return { total, activePerToken: total - unusedExperts };
 }

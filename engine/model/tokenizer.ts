@@ -9,8 +9,10 @@ import { selectChatTemplate, type ChatMessage, type ChatTemplate } from './chat-
  * @huggingface/jinja.
  *
  * Special tokens: `encode` adds what tokenizer.json's post-processor adds (e.g. Llama's BOS) unless
- * `addSpecialTokens: false`. A chat-templated prompt already holds BOS when the model wants one, so encode
- * the output of `applyChatTemplate` with `{ addSpecialTokens: false }`, or the model sees BOS twice.
+ * `addSpecialTokens: false`; where transformers rebuilds that post-processor from tokenizer_config.json's
+ * add_bos_token/add_eos_token (Llama's tokenizer class, which DeepSeek-V3 and Phi-3.5 name), those flags decide.
+ * A chat-templated prompt already holds BOS when the model wants one, so encode the output of
+ * `applyChatTemplate` with `{ addSpecialTokens: false }`, or the model sees BOS twice.
  */
 export interface TextTokenizer {
   /** Token ids of `text`. addSpecialTokens defaults to true, as in transformers. */
@@ -18,7 +20,7 @@ export interface TextTokenizer {
   /** Text of `ids`. Ids outside the vocabulary are skipped, as the Rust tokenizers library does. */
   decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
   /** Renders the checkpoint's chat template. Throws, naming the checkpoint, when it has none. */
-  applyChatTemplate(messages: ChatMessage[], opts?: { addGenerationPrompt?: boolean }): string;
+  applyChatTemplate(messages: ChatMessage[], opts?: ChatTemplateOptions): string;
   hasChatTemplate: boolean;
   /** tokenizer_config.json's bos_token when that key is present (null included), else config.json's or
    * generation_config.json's bos_token_id; null when none names one. */
@@ -29,6 +31,18 @@ export interface TextTokenizer {
   tokenText(id: number): string;
   /** Detokenises generated ids one at a time; see StreamDecoder. */
   createStreamDecoder(opts?: { skipSpecialTokens?: boolean }): StreamDecoder;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn, for the model to continue. Defaults to false. */
+  addGenerationPrompt?: boolean;
+  /** Extra template variables, as keyword arguments to transformers' apply_chat_template (gpt-oss's
+   * reasoning_effort, Qwen3's enable_thinking, ...); they override the special-token variables and the
+   * tools/documents defaults, not messages or add_generation_prompt. */
+  templateVariables?: Record<string, unknown>;
+  /** The time the template's strftime_now() reports (gpt-oss's system message holds the date); the current
+   * time by default. */
+  now?: Date;
 }
 
 /** Text of the ids pushed so far equals decode() of them all: concatenate every push() and the final flush(). */
@@ -53,9 +67,11 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
   const generationConfig = (await readJsonObject(files.generationConfig)) ?? {};
 
   const cleansSpaces = tokenizerConfig.clean_up_tokenization_spaces === true;
+  const postProcessor = specialTokenPostProcessor(tokenizerJson, tokenizerConfig, files);
+  const json = postProcessor === undefined ? tokenizerJson : { ...tokenizerJson, post_processor: postProcessor };
   let tokenizer: Tokenizer;
   try {
-    tokenizer = new Tokenizer(tokenizerJson, {
+    tokenizer = new Tokenizer(json, {
       ...tokenizerConfig,
       // Only an explicit true turns on the lossy clean-up (" ." → "."): the library defaults to true, transformers
       // is moving to false (huggingface/transformers#31884).
@@ -95,11 +111,18 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
     encode: (text, opts) => tokenizer.encode(text, { add_special_tokens: opts?.addSpecialTokens ?? true }).ids,
     decode: (ids, opts) => decode(ids, opts?.skipSpecialTokens ?? false),
     applyChatTemplate(messages, opts) {
-      return requireTemplate(chatTemplate, dir).render({
-        ...templateTokens,
-        messages,
-        add_generation_prompt: opts?.addGenerationPrompt ?? false,
-      });
+      return requireTemplate(chatTemplate, dir).render(
+        {
+          // transformers passes tools and documents as None when the caller gives none.
+          tools: null,
+          documents: null,
+          ...templateTokens,
+          ...opts?.templateVariables,
+          messages,
+          add_generation_prompt: opts?.addGenerationPrompt ?? false,
+        },
+        { now: opts?.now },
+      );
     },
     hasChatTemplate: chatTemplate !== null,
     bosTokenId,
@@ -108,6 +131,81 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
     createStreamDecoder: (opts) =>
       createStreamDecoder((ids) => decode(ids, opts?.skipSpecialTokens ?? false), cleansSpaces),
   };
+}
+
+/**
+ * Tokenizer classes whose transformers fast tokenizer replaces tokenizer.json's post-processor on load with one
+ * built from tokenizer_config.json's add_bos_token and add_eos_token (LlamaTokenizerFast.update_post_processor and
+ * its copies), with the defaults each class gives those flags and its default tokens. DeepSeek-V3 names
+ * LlamaTokenizerFast with add_bos_token true over a tokenizer.json that adds nothing; Phi-3.5 names LlamaTokenizer
+ * with add_bos_token false.
+ */
+const TEMPLATED_POST_PROCESSOR_CLASSES: Record<string, { addBos: boolean; addEos: boolean; bos: string; eos: string }> = {
+  LlamaTokenizer: { addBos: true, addEos: false, bos: '<s>', eos: '</s>' },
+  CodeLlamaTokenizer: { addBos: true, addEos: false, bos: '<s>', eos: '</s>' },
+  GemmaTokenizer: { addBos: true, addEos: false, bos: '<bos>', eos: '<eos>' },
+  GPTNeoXTokenizer: { addBos: false, addEos: false, bos: '<|endoftext|>', eos: '<|endoftext|>' },
+};
+
+/** The post-processor transformers would use in place of tokenizer.json's, or undefined to keep that one. */
+function specialTokenPostProcessor(
+  tokenizerJson: Record<string, unknown>,
+  tokenizerConfig: Record<string, unknown>,
+  files: { tokenizer: string; tokenizerConfig: string },
+): Record<string, unknown> | undefined {
+  const tokenizerClass = typeof tokenizerConfig.tokenizer_class === 'string'
+    ? tokenizerConfig.tokenizer_class.replace(/Fast$/, '')
+    : null;
+  const defaults = tokenizerClass === null ? undefined : TEMPLATED_POST_PROCESSOR_CLASSES[tokenizerClass];
+  if (defaults === undefined) return undefined;
+  // Without a model the library's own error says what is wrong with tokenizer.json.
+  if (typeof tokenizerJson.model !== 'object' || tokenizerJson.model === null) return undefined;
+  const flag = (key: 'add_bos_token' | 'add_eos_token', fallback: boolean): boolean => {
+    const value = tokenizerConfig[key];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') throw new Error(`${files.tokenizerConfig}: ${key} must be true or false`);
+    return value;
+  };
+  const added = (key: 'bos_token' | 'eos_token', flagKey: string): { content: string; id: number }[] => {
+    // An absent key takes the class's default token; null means none, which transformers refuses too.
+    const content = key in tokenizerConfig
+      ? tokenContent(tokenizerConfig[key], files.tokenizerConfig, key)
+      : defaults[key === 'bos_token' ? 'bos' : 'eos'];
+    if (content === null) throw new Error(`${files.tokenizerConfig}: ${flagKey} is true but there is no ${key}`);
+    const id = vocabularyId(tokenizerJson, content);
+    if (id === null) throw new Error(`${files.tokenizerConfig}: ${key} "${content}" is not a token in ${files.tokenizer}`);
+    return [{ content, id }];
+  };
+  const bos = flag('add_bos_token', defaults.addBos) ? added('bos_token', 'add_bos_token') : [];
+  const eos = flag('add_eos_token', defaults.addEos) ? added('eos_token', 'add_eos_token') : [];
+  const special = (typeId: number) => (token: { content: string }) =>
+    ({ SpecialToken: { id: token.content, type_id: typeId } });
+  const sequence = (id: 'A' | 'B', typeId: number) => ({ Sequence: { id, type_id: typeId } });
+  const single = [...bos.map(special(0)), sequence('A', 0), ...eos.map(special(0))];
+  const pair = [...single, ...bos.map(special(1)), sequence('B', 1), ...eos.map(special(1))];
+  const specialTokens = Object.fromEntries(
+    [...bos, ...eos].map((token) => [token.content, { id: token.content, ids: [token.id], tokens: [token.content] }]),
+  );
+  return { type: 'TemplateProcessing', single, pair, special_tokens: specialTokens };
+}
+
+/** Id of `content` among tokenizer.json's added tokens or in its model's vocabulary, or null. */
+function vocabularyId(tokenizerJson: Record<string, unknown>, content: string): number | null {
+  const addedTokens = Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : [];
+  for (const token of addedTokens) {
+    if (token?.content === content && typeof token.id === 'number') return token.id;
+  }
+  const vocab = (tokenizerJson.model as { vocab?: unknown } | undefined)?.vocab;
+  if (Array.isArray(vocab)) {
+    // Unigram: a list of [piece, score].
+    const index = vocab.findIndex((entry) => Array.isArray(entry) && entry[0] === content);
+    return index === -1 ? null : index;
+  }
+  if (typeof vocab === 'object' && vocab !== null) {
+    const id = (vocab as Record<string, unknown>)[content];
+    return typeof id === 'number' ? id : null;
+  }
+  return null;
 }
 
 /** BOS and EOS as the checkpoint's files name them; see TextTokenizer for the precedence. */

@@ -166,6 +166,36 @@ describe('Llama-2 package tokenizer (SentencePiece BPE with byte fallback)', asy
     assert.equal(streamText(llama, ids).text, llama.decode(ids));
   });
 
+  test("add_bos_token and add_eos_token rebuild the post-processor, as transformers' LlamaTokenizerFast does", async () => {
+    const tokenizerConfig = JSON.parse(await readFile(join(LLAMA2_FILES, 'tokenizer_config.json'), 'utf8'));
+    const withFlags = async (flags: Record<string, unknown>) =>
+      loadFrom(LLAMA2_FILES, LLAMA2_CONFIG, { 'tokenizer_config.json': JSON.stringify({ ...tokenizerConfig, ...flags }) });
+    assert.deepEqual((await withFlags({ add_eos_token: true })).encode('Hello world'), [1, 22557, 1526, 2]);
+    assert.deepEqual((await withFlags({ add_bos_token: false })).encode('Hello world'), [22557, 1526]);
+    // LlamaTokenizerFast defaults: add_bos_token true, add_eos_token false, whatever tokenizer.json adds.
+    const { add_bos_token: _bos, add_eos_token: _eos, ...withoutFlags } = tokenizerConfig;
+    const dir = await checkpointDir(LLAMA2_FILES, LLAMA2_CONFIG, {
+      'tokenizer_config.json': JSON.stringify(withoutFlags),
+      'tokenizer.json': JSON.stringify({
+        ...JSON.parse(await readFile(join(LLAMA2_FILES, 'tokenizer.json'), 'utf8')),
+        post_processor: null,
+      }),
+    });
+    assert.deepEqual((await loadTokenizer(dir, LLAMA2_CONFIG)).encode('Hello world'), [1, 22557, 1526]);
+    // Other tokenizer classes keep tokenizer.json's post-processor.
+    const fast = await withFlags({ tokenizer_class: 'PreTrainedTokenizerFast', add_bos_token: false, add_eos_token: true });
+    assert.deepEqual(fast.encode('Hello world'), [1, 22557, 1526]);
+  });
+
+  test('add_bos_token with no bos_token is an error naming tokenizer_config.json', async () => {
+    const tokenizerConfig = JSON.parse(await readFile(join(LLAMA2_FILES, 'tokenizer_config.json'), 'utf8'));
+    const dir = await checkpointDir(LLAMA2_FILES, LLAMA2_CONFIG, {
+      'tokenizer_config.json': JSON.stringify({ ...tokenizerConfig, bos_token: null }),
+    });
+    await assert.rejects(loadTokenizer(dir, LLAMA2_CONFIG), (error: Error) =>
+      error.message.startsWith(join(dir, 'tokenizer_config.json')) && /add_bos_token .*no bos_token/.test(error.message));
+  });
+
   test('without a chat template, applyChatTemplate says so', () => {
     assert.equal(llama.hasChatTemplate, false);
     assert.throws(() => llama.applyChatTemplate([{ role: 'user', content: 'hi' }]), /has no chat template/);
