@@ -63,11 +63,15 @@ export class ConfigReader {
           theta, dim, interleaved,
           scaling: { type: 'llama3', factor, lowFreqFactor: Number(s['low_freq_factor'] ?? 1), highFreqFactor: Number(s['high_freq_factor'] ?? 4), originalMaxPositions },
         };
-      case 'yarn':
+      case 'yarn': {
+        // HF: a checkpoint that states its pretrained context (original_max_position_embeddings) gets the factor
+        // from the two lengths, not from rope_scaling.factor (DeepSeek-V3 keeps both; they agree in released ones).
+        const stated = s['original_max_position_embeddings'];
+        const yarnFactor = stated == null ? factor : Number(this.raw['max_position_embeddings']) / Number(stated);
         return {
           theta, dim, interleaved,
           scaling: {
-            type: 'yarn', factor, originalMaxPositions,
+            type: 'yarn', factor: yarnFactor, originalMaxPositions,
             betaFast: Number(s['beta_fast'] ?? 32), betaSlow: Number(s['beta_slow'] ?? 1),
             attentionFactor: s['attention_factor'] == null ? null : Number(s['attention_factor']),
             truncate: s['truncate'] === undefined ? true : Boolean(s['truncate']),
@@ -75,6 +79,7 @@ export class ConfigReader {
             mscaleAllDim: s['mscale_all_dim'] == null ? null : Number(s['mscale_all_dim']),
           },
         };
+      }
       case 'longrope': {
         const factors = (key: string) => {
           const v = s[key];

@@ -3,10 +3,14 @@ import type { ExpertMask } from './mask.ts';
 
 /** Added to router logits to form the selection key: forced experts are taken first, backfill-off ones last. */
 export const SELECTION_BIAS = 1e9;
+/** Forced experts' bias grows by this per place ahead in mask order, so they take the first slots in that order
+ * whatever their logits (|z| ≪ this; float32 still resolves it at 1e9). */
+const FORCED_ORDER_STEP = 2 ** 20;
 
 /**
  * A mask laid out for the graph, each [moeLayers × experts], row i = the i-th MoE layer:
- * - bias: +SELECTION_BIAS for forced experts, −SELECTION_BIAS for off experts in backfill mode, else 0;
+ * - bias: ≥ +SELECTION_BIAS for forced experts (more for earlier ones in mask order), −SELECTION_BIAS for off
+ *   experts in backfill mode, else 0;
  * - dropped: off experts in drop mode (they keep their place in the ranking but lose their slot);
  * - maxWeight: forced experts in max mode (weighted as if their logit were the row's top + ε).
  */
@@ -24,6 +28,9 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
   const E = spec.numExperts;
   const off = new Uint8Array(moeLayers.length * E);
   const forced = new Uint8Array(moeLayers.length * E);
+  /** Per forced expert: its place among its layer's forced experts, in mask order. */
+  const forcedRank = new Map<number, number>();
+  const forcedPerLayer = new Array<number>(moeLayers.length).fill(0);
   const problems: string[] = [];
   if (mask.mode !== 'backfill' && mask.mode !== 'drop') problems.push(`mode must be "backfill" or "drop", got ${JSON.stringify(mask.mode)}`);
   if (mask.forceWeight !== 'natural' && mask.forceWeight !== 'max') problems.push(`forceWeight must be "natural" or "max", got ${JSON.stringify(mask.forceWeight)}`);
@@ -46,7 +53,9 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
     const key = `${entry.layer}:${entry.expert}`;
     if (seen.has(key) && seen.get(key) !== entry.state) problems.push(`${where}: listed as both ${seen.get(key)} and ${entry.state}`);
     seen.set(key, entry.state);
-    (entry.state === 'off' ? off : forced)[row * E + entry.expert] = 1;
+    const at = row * E + entry.expert;
+    if (entry.state === 'forced' && !forced[at]) forcedRank.set(at, forcedPerLayer[row]++);
+    (entry.state === 'off' ? off : forced)[at] = 1;
   });
   moeLayers.forEach((layer, row) => {
     const count = forced.subarray(row * E, (row + 1) * E).reduce((a, b) => a + b, 0);
@@ -56,7 +65,8 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
   const drop = mask.mode === 'drop';
   const max = mask.forceWeight === 'max';
   return {
-    bias: Float32Array.from(off, (o, i) => (forced[i] ? SELECTION_BIAS : o && !drop ? -SELECTION_BIAS : 0)),
+    bias: Float32Array.from(off, (o, i) =>
+      forced[i] ? SELECTION_BIAS + (spec.topK - forcedRank.get(i)!) * FORCED_ORDER_STEP : o && !drop ? -SELECTION_BIAS : 0),
     dropped: Uint8Array.from(off, (o) => (o && drop ? 1 : 0)),
     maxWeight: Uint8Array.from(forced, (f) => (f && max ? 1 : 0)),
     active: seen.size > 0,

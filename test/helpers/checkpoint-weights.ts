@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { WeightSource } from '../../engine/model/weights.ts';
-import { DTYPE_BYTES, decodeFloats, type FloatDtype } from './dtype.ts';
+import { DTYPE_BYTES, decodeFloats, type TensorDtype } from './dtype.ts';
 import { elementCount } from './safetensors.ts';
 
 interface StoredTensor {
   file: string;
-  dtype: FloatDtype;
+  dtype: TensorDtype;
   shape: number[];
   /** Absolute byte range in the file. */
   start: number;
@@ -16,6 +16,7 @@ interface StoredTensor {
 /**
  * A test-side WeightSource over an HF checkpoint folder (model.safetensors, or shards listed in
  * model.safetensors.index.json), written independently of the engine's reader so each can check the other.
+ * As the engine's reader: `read` widens float tensors, `readBytes` hands over U8 ones (MXFP4 blocks and scales).
  */
 export function openCheckpointWeights(dir: string): WeightSource {
   const tensors = new Map<string, StoredTensor>();
@@ -33,17 +34,27 @@ export function openCheckpointWeights(dir: string): WeightSource {
     shape: (name) => [...lookup(name).shape],
     read(name) {
       const tensor = lookup(name);
-      const bytes = new Uint8Array(tensor.end - tensor.start);
-      const fd = fs.openSync(tensor.file, 'r');
-      try {
-        const read = fs.readSync(fd, bytes, 0, bytes.length, tensor.start);
-        if (read !== bytes.length) throw new Error(`${tensor.file}: ${name} is truncated`);
-      } finally {
-        fs.closeSync(fd);
-      }
-      return decodeFloats(bytes, tensor.dtype);
+      if (tensor.dtype === 'U8') throw new Error(`${tensor.file}: ${name} is U8; read its bytes`);
+      return decodeFloats(storedBytes(name, tensor), tensor.dtype);
+    },
+    readBytes(name) {
+      const tensor = lookup(name);
+      if (tensor.dtype !== 'U8') throw new Error(`${tensor.file}: ${name} is ${tensor.dtype}, not U8`);
+      return storedBytes(name, tensor);
     },
   };
+}
+
+function storedBytes(name: string, tensor: StoredTensor): Uint8Array {
+  const bytes = new Uint8Array(tensor.end - tensor.start);
+  const fd = fs.openSync(tensor.file, 'r');
+  try {
+    const read = fs.readSync(fd, bytes, 0, bytes.length, tensor.start);
+    if (read !== bytes.length) throw new Error(`${tensor.file}: ${name} is truncated`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return bytes;
 }
 
 function safetensorsFiles(dir: string): string[] {
@@ -66,7 +77,7 @@ function readHeader(file: string): Record<string, StoredTensor> {
     const tensors: Record<string, StoredTensor> = {};
     for (const [name, entry] of Object.entries(entries)) {
       if (name === '__metadata__') continue;
-      const { dtype, shape, data_offsets } = entry as { dtype: FloatDtype; shape: number[]; data_offsets: number[] };
+      const { dtype, shape, data_offsets } = entry as { dtype: TensorDtype; shape: number[]; data_offsets: number[] };
       if (!Object.hasOwn(DTYPE_BYTES, dtype)) throw new Error(`${file}: ${name} has unsupported dtype ${dtype}`);
       const start = 8 + headerLength + data_offsets[0];
       const end = 8 + headerLength + data_offsets[1];

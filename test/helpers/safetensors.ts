@@ -1,14 +1,15 @@
 import fs from 'node:fs';
-import { DTYPE_BYTES, encodeFloats, type FloatDtype } from './dtype.ts';
+import { DTYPE_BYTES, encodeFloats, type FloatDtype, type TensorDtype } from './dtype.ts';
 
 export interface TensorSpec {
   name: string;
-  dtype: FloatDtype;
+  dtype: TensorDtype;
   /** PyTorch order, e.g. [out, in] for a Linear weight. */
   shape: number[];
 }
 
 export interface SafetensorsTensor extends TensorSpec {
+  dtype: FloatDtype;
   /** Row-major values; converted to `dtype` on write. */
   data: Float32Array;
 }

@@ -1,21 +1,24 @@
 /**
- * An independent float64 forward pass of the HF transformers modeling code for Mixtral, Qwen2-MoE, Qwen3-MoE and
- * OLMoE, with routing capture and steering (DESIGN §4–5). Written for clarity: no KV cache, plain loops.
+ * An independent float64 forward pass of the HF transformers modeling code for Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE,
+ * DeepSeek-V2/V3, gpt-oss, Granite-MoE and Phi-3.5-MoE, with routing capture and steering (DESIGN §4–5). Written
+ * for clarity: no KV cache, plain loops.
  */
 import type { WeightSource } from '../../engine/model/weights.ts';
 import type { ExpertMask } from '../../engine/steering/mask.ts';
+import { selfAttention } from './attention.ts';
 import { parseReferenceConfig, type ReferenceConfig } from './config.ts';
-import { addScaled, argmax, dot, matVec, rmsNorm, sigmoid, silu, softmax, type Matrix } from './math.ts';
-import { applyRope } from './rope.ts';
-import { routeToken, steeringByLayer, type LayerSteering } from './routing.ts';
+import { addScaled, argmax, layerNorm, matVec, rmsNorm, sigmoid, silu } from './math.ts';
+import { ropeForLength } from './rope.ts';
+import { routeToken, steeringByLayer, type LayerRouter, type LayerSteering } from './routing.ts';
 import { layerModules, type LayerModules, type MlpModules } from './weight-names.ts';
+import { linear, WideWeights } from './weights.ts';
 
 export interface ReferenceRouting {
   /** Decoder-layer index. */
   layer: number;
   /** Per token: [numExperts] router logits as the router computed them (steering does not change them). */
   routerLogits: Float64Array[];
-  /** Per token: the experts that ran, forced first, then best first; fewer than k in drop mode. */
+  /** Per token: the experts that ran, forced first (in mask order), then best first; fewer than k in drop mode. */
   selected: number[][];
   /** Per token: the mixing weight of each entry of `selected`. */
   weights: number[][];
@@ -34,6 +37,10 @@ export interface ReferenceGreedyResult {
   stepLogits: Float64Array[];
 }
 
+/** gpt-oss's clamped SwiGLU: glu = gate · σ(alpha · gate) with gate ≤ limit, times (up + 1) with |up| ≤ limit. */
+const GPT_OSS_ALPHA = 1.702;
+const GPT_OSS_LIMIT = 7;
+
 /** `config` is config.json as parsed; `ids` the whole sequence (no BOS is added). */
 export function referenceForward(
   config: Record<string, unknown>,
@@ -42,25 +49,18 @@ export function referenceForward(
   mask?: ExpertMask,
 ): ReferenceForwardResult {
   const model = parseReferenceConfig(config);
-  if (model.slidingWindow !== null && ids.length > model.slidingWindow) {
-    throw new Error(`${ids.length} tokens exceed the sliding window of ${model.slidingWindow}, which the reference does not implement`);
-  }
   const steering = steeringByLayer(mask, model);
   const tensors = new WideWeights(weights);
-  const embedding = tensors.matrix('model.embed_tokens');
-  const hidden = ids.map((id) => {
-    if (!(Number.isInteger(id) && id >= 0 && id < embedding.rows)) throw new Error(`token id ${id} out of range`);
-    return embedding.data.slice(id * embedding.cols, (id + 1) * embedding.cols);
-  });
+  const rope = ropeForLength(model.rope, ids.length);
+  const hidden = embed(model, tensors, ids);
   const routing: ReferenceRouting[] = [];
   for (let layer = 0; layer < model.numLayers; layer++) {
     const modules = layerModules(model.family, layer);
-    const inputNorm = tensors.vector(modules.inputNorm);
-    const attentionInputs = hidden.map((x) => rmsNorm(x, inputNorm, model.rmsNormEps));
-    selfAttention(model, tensors, modules, attentionInputs).forEach((out, t) => addScaled(hidden[t], out));
+    const attentionInputs = hidden.map((x) => norm(model, tensors, modules.inputNorm, x));
+    const attended = selfAttention({ model, tensors, modules, rope, window: model.attentionWindows[layer] }, attentionInputs);
+    attended.forEach((out, t) => addScaled(hidden[t], out, model.residualMultiplier));
 
-    const postAttentionNorm = tensors.vector(modules.postAttentionNorm);
-    const mlpInputs = hidden.map((x) => rmsNorm(x, postAttentionNorm, model.rmsNormEps));
+    const mlpInputs = hidden.map((x) => norm(model, tensors, modules.postAttentionNorm, x));
     let mlpOutputs: Float64Array[];
     if (model.moeLayers.includes(layer)) {
       const moe = sparseMoe(model, tensors, modules, mlpInputs, steering.get(layer));
@@ -69,11 +69,17 @@ export function referenceForward(
     } else {
       mlpOutputs = mlpInputs.map((x) => swiGlu(tensors, modules.denseMlp, x));
     }
-    mlpOutputs.forEach((out, t) => addScaled(hidden[t], out));
+    mlpOutputs.forEach((out, t) => addScaled(hidden[t], out, model.residualMultiplier));
   }
-  const finalNorm = tensors.vector('model.norm');
-  const head = tensors.matrix(model.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head');
-  return { logits: hidden.map((x) => matVec(head, rmsNorm(x, finalNorm, model.rmsNormEps))), routing };
+  // Tied embeddings share the weight only; an LM head bias (PhiMoE) stays lm_head.bias.
+  const headWeight = model.tieWordEmbeddings ? 'model.embed_tokens' : 'lm_head';
+  const headBias = tensors.bias('lm_head');
+  const logits = hidden.map((x) => {
+    const z = linear(tensors, headWeight, norm(model, tensors, 'model.norm', x));
+    if (model.tieWordEmbeddings && headBias) addScaled(z, headBias);
+    return z.map((v) => v / model.logitsScaling);
+  });
+  return { logits, routing };
 }
 
 /** Greedy decoding (argmax, lowest id on ties), recomputing the whole sequence at every step. */
@@ -94,56 +100,20 @@ export function referenceGreedy(
   return { generatedIds: ids.slice(promptIds.length), stepLogits };
 }
 
-function selfAttention(
-  model: ReferenceConfig,
-  tensors: WideWeights,
-  modules: LayerModules,
-  inputs: Float64Array[],
-): Float64Array[] {
-  const { numHeads, numKvHeads, headDim, rmsNormEps } = model;
-  let queries = inputs.map((x) => linear(tensors, modules.q, x));
-  let keys = inputs.map((x) => linear(tensors, modules.k, x));
-  const values = inputs.map((x) => linear(tensors, modules.v, x));
-  if (model.qkNorm === 'whole-projection') {
-    const qNorm = tensors.vector(modules.qNorm);
-    const kNorm = tensors.vector(modules.kNorm);
-    queries = queries.map((q) => rmsNorm(q, qNorm, rmsNormEps));
-    keys = keys.map((k) => rmsNorm(k, kNorm, rmsNormEps));
-  } else if (model.qkNorm === 'per-head') {
-    normaliseHeads(queries, tensors.vector(modules.qNorm), numHeads, headDim, rmsNormEps);
-    normaliseHeads(keys, tensors.vector(modules.kNorm), numKvHeads, headDim, rmsNormEps);
-  }
-  const clip = model.clipQkv;
-  if (clip !== null) {
-    for (const vector of [...queries, ...keys, ...values]) vector.set(vector.map((v) => Math.min(Math.max(v, -clip), clip)));
-  }
-  queries.forEach((q, position) => {
-    for (let h = 0; h < numHeads; h++) applyRope(q, h * headDim, position, model.rope);
-  });
-  keys.forEach((k, position) => {
-    for (let h = 0; h < numKvHeads; h++) applyRope(k, h * headDim, position, model.rope);
-  });
-
-  const headsPerKv = numHeads / numKvHeads;
-  const scale = 1 / Math.sqrt(headDim);
-  return queries.map((q, t) => {
-    const attended = new Float64Array(numHeads * headDim);
-    for (let h = 0; h < numHeads; h++) {
-      const queryHead = q.subarray(h * headDim, (h + 1) * headDim);
-      const kvOffset = Math.floor(h / headsPerKv) * headDim;
-      const probabilities = softmax(keys.slice(0, t + 1).map((k) => dot(queryHead, k, kvOffset) * scale));
-      probabilities.forEach((p, s) => {
-        for (let i = 0; i < headDim; i++) attended[h * headDim + i] += p * values[s][kvOffset + i];
-      });
-    }
-    return linear(tensors, modules.o, attended);
+function embed(model: ReferenceConfig, tensors: WideWeights, ids: number[]): Float64Array[] {
+  const embedding = tensors.matrix('model.embed_tokens');
+  return ids.map((id) => {
+    if (!(Number.isInteger(id) && id >= 0 && id < embedding.rows)) throw new Error(`token id ${id} out of range`);
+    return embedding.data.slice(id * embedding.cols, (id + 1) * embedding.cols).map((v) => v * model.embeddingMultiplier);
   });
 }
 
-function normaliseHeads(vectors: Float64Array[], weight: Float64Array, heads: number, headDim: number, eps: number) {
-  for (const vector of vectors) {
-    for (let h = 0; h < heads; h++) vector.set(rmsNorm(vector, weight, eps, h * headDim), h * headDim);
-  }
+function norm(model: ReferenceConfig, tensors: WideWeights, module: string, x: Float64Array): Float64Array {
+  const weight = tensors.vector(module);
+  if (model.norm === 'rms') return rmsNorm(x, weight, model.normEps);
+  const bias = tensors.bias(module);
+  if (!bias) throw new Error(`${module}: LayerNorm without a bias`);
+  return layerNorm(x, weight, bias, model.normEps);
 }
 
 function sparseMoe(
@@ -153,17 +123,22 @@ function sparseMoe(
   inputs: Float64Array[],
   steering: LayerSteering | undefined,
 ): { outputs: Float64Array[]; routing: Omit<ReferenceRouting, 'layer'> } {
-  const router = tensors.matrix(modules.router);
+  const router: LayerRouter = {
+    rule: model.router,
+    topK: model.topK,
+    correctionBias: model.router.kind === 'deepseek-v3' ? tensors.tensor(modules.correctionBias) : undefined,
+  };
   const routing: Omit<ReferenceRouting, 'layer'> = { routerLogits: [], selected: [], weights: [] };
   const outputs = inputs.map((x) => {
-    const logits = matVec(router, x);
-    const route = routeToken(logits, model.topK, model.normalizeTopK, steering);
+    const logits = linear(tensors, modules.router, x);
+    const route = routeToken(router, logits, steering);
     routing.routerLogits.push(logits);
     routing.selected.push(route.selected);
     routing.weights.push(route.weights);
     const out = new Float64Array(model.hiddenSize);
-    route.selected.forEach((expert, i) => addScaled(out, swiGlu(tensors, modules.expert(expert), x), route.weights[i]));
-    if (model.hasSharedExpert) {
+    route.selected.forEach((expert, i) => addScaled(out, expertOutput(model, tensors, modules, expert, x), route.weights[i]));
+    if (model.sharedExperts === 'plain') addScaled(out, swiGlu(tensors, modules.sharedExpert, x));
+    if (model.sharedExperts === 'gated') {
       const gate = sigmoid(matVec(tensors.matrix(modules.sharedExpertGate), x)[0]);
       addScaled(out, swiGlu(tensors, modules.sharedExpert, x), gate);
     }
@@ -172,55 +147,47 @@ function sparseMoe(
   return { outputs, routing };
 }
 
+function expertOutput(model: ReferenceConfig, tensors: WideWeights, modules: LayerModules, expert: number, x: Float64Array): Float64Array {
+  switch (model.expertLayout) {
+    case 'modules':
+      return swiGlu(tensors, modules.expert(expert), x);
+    case 'gpt-oss':
+      return gptOssExpert(tensors, modules, expert, x);
+    case 'granite':
+      return graniteExpert(tensors, modules, expert, x);
+  }
+}
+
 /** down(silu(gate · x) * (up · x)). */
 function swiGlu(tensors: WideWeights, mlp: MlpModules, x: Float64Array): Float64Array {
-  const gate = matVec(tensors.matrix(mlp.gate), x);
-  const up = matVec(tensors.matrix(mlp.up), x);
-  return matVec(tensors.matrix(mlp.down), gate.map((g, i) => silu(g) * up[i]));
+  const gate = linear(tensors, mlp.gate, x);
+  const up = linear(tensors, mlp.up, x);
+  return linear(tensors, mlp.down, gate.map((g, i) => silu(g) * up[i]));
 }
 
-/** A Linear layer; the bias is used when the checkpoint has one (Qwen2's q/k/v, attention_bias). */
-function linear(tensors: WideWeights, module: string, x: Float64Array): Float64Array {
-  const y = matVec(tensors.matrix(module), x);
-  const bias = tensors.bias(module);
-  if (bias) addScaled(y, bias);
-  return y;
+/**
+ * HF GptOssExperts: gate_up = x @ gate_up_proj[e] + bias with gate and up interleaved (gate = [::2], up = [1::2]),
+ * clamped SwiGLU, then @ down_proj[e] + bias. HF's tensors are [E, in, out].
+ */
+function gptOssExpert(tensors: WideWeights, modules: LayerModules, expert: number, x: Float64Array): Float64Array {
+  const { gateUp, down } = modules.stackedExperts;
+  const projected = matVec(tensors.expertMatrix(gateUp, expert, 'in-out'), x);
+  addScaled(projected, tensors.row(`${gateUp}_bias`, expert));
+  const gated = new Float64Array(projected.length / 2).map((_, i) => {
+    const gate = Math.min(projected[2 * i], GPT_OSS_LIMIT);
+    const up = Math.min(Math.max(projected[2 * i + 1], -GPT_OSS_LIMIT), GPT_OSS_LIMIT);
+    return (up + 1) * gate * sigmoid(GPT_OSS_ALPHA * gate);
+  });
+  const out = matVec(tensors.expertMatrix(down, expert, 'in-out'), gated);
+  addScaled(out, tensors.row(`${down}_bias`, expert));
+  return out;
 }
 
-/** Module weights widened to float64 once per forward pass. */
-class WideWeights {
-  private readonly source: WeightSource;
-  private readonly widened = new Map<string, Float64Array>();
-
-  constructor(source: WeightSource) {
-    this.source = source;
-  }
-
-  matrix(module: string): Matrix {
-    const name = `${module}.weight`;
-    const shape = this.source.shape(name);
-    if (shape.length !== 2) throw new Error(`${name}: expected a matrix, shape is [${shape}]`);
-    return { data: this.values(name), rows: shape[0], cols: shape[1] };
-  }
-
-  vector(module: string): Float64Array {
-    const name = `${module}.weight`;
-    const shape = this.source.shape(name);
-    if (shape.length !== 1) throw new Error(`${name}: expected a vector, shape is [${shape}]`);
-    return this.values(name);
-  }
-
-  bias(module: string): Float64Array | undefined {
-    const name = `${module}.bias`;
-    return this.source.has(name) ? this.values(name) : undefined;
-  }
-
-  private values(name: string): Float64Array {
-    let values = this.widened.get(name);
-    if (!values) {
-      values = Float64Array.from(this.source.read(name));
-      this.widened.set(name, values);
-    }
-    return values;
-  }
+/** HF GraniteMoeParallelExperts: input_linear[e] · x = [gate (first I rows) | up], silu(gate) · up, output_linear[e]. */
+function graniteExpert(tensors: WideWeights, modules: LayerModules, expert: number, x: Float64Array): Float64Array {
+  const { gateUp, down } = modules.stackedExperts;
+  const projected = matVec(tensors.expertMatrix(gateUp, expert, 'out-in'), x);
+  const width = projected.length / 2;
+  const gated = projected.subarray(0, width).map((g, i) => silu(g) * projected[width + i]);
+  return matVec(tensors.expertMatrix(down, expert, 'out-in'), gated);
 }

@@ -32,6 +32,14 @@ export function rmsNorm(x: Float64Array, weight: Float64Array, eps: number, offs
   return weight.map((w, i) => x[offset + i] * scale * w);
 }
 
+/** (x − mean) · rsqrt(variance + eps) · weight + bias, as torch.nn.LayerNorm (biased variance). */
+export function layerNorm(x: Float64Array, weight: Float64Array, bias: Float64Array, eps: number): Float64Array {
+  const mean = x.reduce((sum, v) => sum + v, 0) / x.length;
+  const variance = x.reduce((sum, v) => sum + (v - mean) ** 2, 0) / x.length;
+  const scale = 1 / Math.sqrt(variance + eps);
+  return weight.map((w, i) => (x[i] - mean) * scale * w + bias[i]);
+}
+
 export function softmax(values: ArrayLike<number>): Float64Array {
   const out = Float64Array.from(values);
   const max = Math.max(...out);
@@ -56,6 +64,15 @@ export function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
+}
+
+/** The transpose of a matrix: a [in, out] stored weight as the [out, in] a Linear layer holds. */
+export function transpose(matrix: Matrix): Matrix {
+  const data = new Float64Array(matrix.data.length);
+  for (let r = 0; r < matrix.rows; r++) {
+    for (let c = 0; c < matrix.cols; c++) data[c * matrix.rows + r] = matrix.data[r * matrix.cols + c];
+  }
+  return { data, rows: matrix.cols, cols: matrix.rows };
 }
 
 /** `target += scale · addend`, in place. */

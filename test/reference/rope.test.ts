@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyRope, ropeFromConfig } from './rope.ts';
+import { applyRope, ropeForLength, ropeFromConfig } from './rope.ts';
 
 const HEAD_DIM = 8;
 const DEFAULT = [1, 10000 ** -0.25, 10000 ** -0.5, 10000 ** -0.75];
@@ -45,17 +45,39 @@ describe('ropeFromConfig follows HF _compute_*_parameters', () => {
     assertClose([rope.attentionFactor], [0.1 * Math.log(4) + 1]);
   });
 
+  it('longrope: short or long factor per frequency and mscale, switching past the pretrained context', () => {
+    const scaling = { type: 'longrope', short_factor: [1, 2, 4, 8], long_factor: [3, 3, 3, 3], short_mscale: 1.1, long_mscale: 1.3, original_max_position_embeddings: 64 };
+    const rope = ropeFromConfig({ rope_theta: 10000, max_position_embeddings: 256, rope_scaling: scaling }, HEAD_DIM);
+    const short = ropeForLength(rope, 64);
+    assertClose(short.invFreq, DEFAULT.map((f, i) => f / 2 ** i));
+    assert.equal(short.attentionFactor, 1.1);
+    const long = ropeForLength(rope, 65);
+    assertClose(long.invFreq, DEFAULT.map((f) => f / 3));
+    assert.equal(long.attentionFactor, 1.3);
+    const withoutMscale = ropeFromConfig({ rope_theta: 10000, max_position_embeddings: 256, rope_scaling: { ...scaling, short_mscale: undefined } }, HEAD_DIM);
+    assertClose([withoutMscale.attentionFactor], [Math.sqrt(1 + Math.log(4) / Math.log(64))]);
+    assert.throws(() => ropeFromConfig({ rope_theta: 10000, max_position_embeddings: 256, rope_scaling: { ...scaling, short_factor: [1] } }, HEAD_DIM), /4 numbers/);
+  });
+
   it('unsupported types are refused', () => {
     assert.throws(() => ropeFromConfig({ rope_theta: 10000, rope_scaling: { rope_type: 'dynamic', factor: 2 } }, HEAD_DIM), /dynamic/);
   });
 });
 
-describe('applyRope rotates each half-pair (i, i + d/2) by position · invFreq[i]', () => {
-  it('rotate-half layout', () => {
-    const rope = ropeFromConfig({ rope_theta: 10000 }, HEAD_DIM);
+describe('applyRope rotates each pair by position · invFreq[i]', () => {
+  const rope = ropeFromConfig({ rope_theta: 10000 }, HEAD_DIM);
+
+  it('rotate-half layout: pairs (i, i + d/2)', () => {
     const head = Float64Array.of(0, 1, 0, 0, 0, 0, 0, 0, 99);
     applyRope(head, 0, 3, rope);
     const angle = 3 * DEFAULT[1];
     assertClose(head, [0, Math.cos(angle), 0, 0, 0, Math.sin(angle), 0, 0, 99]);
+  });
+
+  it('pairs layout (DeepSeek): pairs (2i, 2i + 1), from an offset', () => {
+    const head = Float64Array.of(99, 0, 0, 1, 0, 0, 0, 0, 0);
+    applyRope(head, 1, 3, rope, 'pairs');
+    const angle = 3 * DEFAULT[1];
+    assertClose(head, [99, 0, 0, Math.cos(angle), Math.sin(angle), 0, 0, 0, 0]);
   });
 });

@@ -2,12 +2,24 @@
  * Rotary position embedding as HF transformers computes it (modeling_rope_utils `_compute_*_parameters`, then
  * `apply_rotary_pos_emb` with rotate-half), in float64.
  */
-export interface Rope {
+export interface RopeFrequencies {
   /** [headDim / 2] inverse frequencies. */
   invFreq: Float64Array;
-  /** Scales cos and sin (YaRN's attention factor; 1 otherwise). */
+  /** Scales cos and sin (YaRN's attention factor, LongRoPE's mscale; 1 otherwise). */
   attentionFactor: number;
 }
+
+export interface Rope extends RopeFrequencies {
+  /** LongRoPE: the frequencies for sequences longer than `afterTokens` (the pretrained context). */
+  long?: RopeFrequencies & { afterTokens: number };
+}
+
+/**
+ * Where the two elements rotated together sit in a head: (i, i + d/2) with rotate-half, or (2i, 2i + 1) as in
+ * DeepSeek's complex-number rope and its `rope_interleave` (which HF computes as a permute then rotate-half; the
+ * permutation is the same for q and k, so their dot products equal the pairwise rotation's).
+ */
+export type RopeLayout = 'half' | 'pairs';
 
 /** Reads `rope_theta` + `rope_scaling` (transformers 4.x config.json) or `rope_parameters` (5.x). */
 export function ropeFromConfig(config: Record<string, unknown>, headDim: number): Rope {
@@ -26,22 +38,37 @@ export function ropeFromConfig(config: Record<string, unknown>, headDim: number)
       return { invFreq: llama3InvFreq(base, params), attentionFactor: 1 };
     case 'yarn':
       return yarn(theta, headDim, Number(config.max_position_embeddings), params);
+    case 'longrope':
+      return longrope(base, config, params);
     default:
       throw new Error(`rope type ${String(type)} is not implemented in the reference`);
   }
 }
 
+/** The frequencies a whole sequence of `length` tokens is rotated with (LongRoPE switches past its context). */
+export function ropeForLength(rope: Rope, length: number): RopeFrequencies {
+  return rope.long && length > rope.long.afterTokens ? rope.long : rope;
+}
+
 /** Rotates one head in place: `vector[offset .. offset + headDim)` at `position`. */
-export function applyRope(vector: Float64Array, offset: number, position: number, rope: Rope): void {
+export function applyRope(
+  vector: Float64Array,
+  offset: number,
+  position: number,
+  rope: RopeFrequencies,
+  layout: RopeLayout = 'half',
+): void {
   const half = rope.invFreq.length;
   for (let i = 0; i < half; i++) {
     const angle = position * rope.invFreq[i];
     const cos = Math.cos(angle) * rope.attentionFactor;
     const sin = Math.sin(angle) * rope.attentionFactor;
-    const first = vector[offset + i];
-    const second = vector[offset + half + i];
-    vector[offset + i] = first * cos - second * sin;
-    vector[offset + half + i] = second * cos + first * sin;
+    const firstAt = layout === 'half' ? offset + i : offset + 2 * i;
+    const secondAt = layout === 'half' ? offset + half + i : offset + 2 * i + 1;
+    const first = vector[firstAt];
+    const second = vector[secondAt];
+    vector[firstAt] = first * cos - second * sin;
+    vector[secondAt] = second * cos + first * sin;
   }
 }
 
@@ -100,4 +127,25 @@ function yarn(theta: number, dim: number, maxPositions: number, params: Record<s
     return (extrapolated / factor) * (1 - extrapolationWeight) + extrapolated * extrapolationWeight;
   });
   return { invFreq, attentionFactor };
+}
+
+/**
+ * LongRoPE (Phi-3 / PhiMoE): each frequency divided by its short or long factor, cos and sin scaled by the short or
+ * long mscale (PhiMoE's rotary embedding; Phi-3's default √(1 + ln(factor) / ln(original context)) otherwise).
+ * HF picks the pair by the whole sequence length, which is what this reference always recomputes.
+ */
+function longrope(base: Float64Array, config: Record<string, unknown>, params: Record<string, unknown>): Rope {
+  const originalContext = Number(params.original_max_position_embeddings ?? config.original_max_position_embeddings);
+  if (!(originalContext > 0)) throw new Error('longrope needs original_max_position_embeddings');
+  const factor = Number(config.max_position_embeddings) / originalContext;
+  const defaultFactor = factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(originalContext));
+  const frequencies = (factors: unknown, mscale: unknown): RopeFrequencies => {
+    if (!Array.isArray(factors) || factors.length !== base.length) {
+      throw new Error(`longrope factors must list ${base.length} numbers (head_dim / 2), got ${JSON.stringify(factors)}`);
+    }
+    const attentionFactor = Number(mscale ?? params.attention_factor ?? defaultFactor);
+    return { invFreq: base.map((f, i) => f / Number(factors[i])), attentionFactor };
+  };
+  const short = frequencies(params.short_factor, params.short_mscale);
+  return { ...short, long: { ...frequencies(params.long_factor, params.long_mscale), afterTokens: originalContext } };
 }

@@ -8,7 +8,9 @@ import { commonSpec, mlpExpertNames } from './family.ts';
  * qk_rope_head_dim part of each head, rotated in pairs; routed experts plus n_shared_experts × moe_intermediate_size
  * always-on shared experts; the first first_k_dense_replace layers dense.
  */
-export function deepseekSpec(c: ConfigReader, family: string, router: RouterSpec, normTopkProb: boolean): ModelSpec {
+/** `yarnSoftmaxScale`: DeepSeek-V3 (in HF) also scales the softmax by yarn's m(factor, mscale_all_dim)²; HF's V2 does
+ * not (DeepSeek's own V2 code did), and the engine follows HF. */
+export function deepseekSpec(c: ConfigReader, family: string, router: RouterSpec, normTopkProb: boolean, yarnSoftmaxScale: boolean): ModelSpec {
   const nope = c.int('qk_nope_head_dim');
   const rope = c.int('qk_rope_head_dim');
   const headDim = nope + rope;
@@ -18,11 +20,12 @@ export function deepseekSpec(c: ConfigReader, family: string, router: RouterSpec
   const moeEvery = c.int('moe_layer_freq', 1);
   const ropeSpec = c.rope(rope, c.bool('rope_interleave', true));
   let attentionScale = 1 / Math.sqrt(headDim);
-  // HF: yarn's mscale_all_dim also scales the softmax, by m² (DESIGN §4 table; golden-next notes).
-  if (ropeSpec.scaling.type === 'yarn' && ropeSpec.scaling.mscaleAllDim) {
-    attentionScale *= yarnMscale(ropeSpec.scaling.factor, ropeSpec.scaling.mscaleAllDim) ** 2;
+  if (yarnSoftmaxScale && ropeSpec.scaling.type === 'yarn' && ropeSpec.scaling.mscaleAllDim) {
+    const statedFactor = Number((c.raw['rope_scaling'] as Record<string, unknown>)['factor'] ?? 1);
+    attentionScale *= yarnMscale(statedFactor, ropeSpec.scaling.mscaleAllDim) ** 2;
   }
   const qLoraRank = c.optionalInt('q_lora_rank');
+  if (c.bool('attention_bias', false)) throw new Error(`${c.file}: attention_bias true is not supported for ${family} (released checkpoints have none)`);
   if (router.groups && numExperts % router.groups.count !== 0) {
     throw new Error(`${c.file}: n_routed_experts ${numExperts} is not a multiple of n_group ${router.groups.count}`);
   }
@@ -35,7 +38,7 @@ export function deepseekSpec(c: ConfigReader, family: string, router: RouterSpec
     rope: ropeSpec,
     attentionScale,
     mla: { qLoraRank, kvLoraRank: c.int('kv_lora_rank'), qkNopeHeadDim: nope, qkRopeHeadDim: rope },
-    attentionBias: c.bool('attention_bias', false),
+    attentionBias: false,
     qkNorm: 'none',
     numExperts,
     topK: c.int('num_experts_per_tok'),

@@ -20,7 +20,7 @@ export const deepseekV2: FamilyDescriptor = {
       throw new Error(`${c.file}: topk_method ${JSON.stringify(method)} is not supported for deepseek_v2 (greedy, group_limited_greedy)`);
     }
     const groups = method === 'greedy' ? null : deepseekGroups(c, 'max');
-    return deepseekSpec(c, 'deepseek_v2', { scoring: 'softmax', groups, scaling: c.num('routed_scaling_factor', 1), jitterEps: 0 }, false);
+    return deepseekSpec(c, 'deepseek_v2', { scoring: 'softmax', groups, scaling: c.num('routed_scaling_factor', 1), jitterEps: 0 }, false, false);
   },
   globalWeights: standardGlobals,
   layerWeights: deepseekLayerWeights,

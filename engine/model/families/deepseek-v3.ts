@@ -17,7 +17,7 @@ export const deepseekV3: FamilyDescriptor = {
     const scoring = c.raw['scoring_func'] ?? 'sigmoid';
     if (scoring !== 'sigmoid') throw new Error(`${c.file}: scoring_func ${JSON.stringify(scoring)} is not supported for deepseek_v3 (sigmoid)`);
     const router = { scoring: 'sigmoid' as const, groups: deepseekGroups(c, 'top2-sum'), scaling: c.num('routed_scaling_factor', 1), jitterEps: 0 };
-    return deepseekSpec(c, 'deepseek_v3', router, c.bool('norm_topk_prob', true));
+    return deepseekSpec(c, 'deepseek_v3', router, c.bool('norm_topk_prob', true), true);
   },
   globalWeights: standardGlobals,
   layerWeights(spec, layer) {

@@ -46,7 +46,9 @@ export function commonSpec(c: ConfigReader): Omit<ModelSpec,
     router: SOFTMAX_ROUTER,
     expertActivation: { alpha: 1, beta: 0, limit: Infinity },
     expertStorage: 'float',
-    // A sliding window is not implemented in the graph; capping the context at it keeps every answer exact.
+    // Families whose window applies to every layer set layerWindows (Mixtral, Phi-3.5-MoE, gpt-oss); for the others
+    // (Qwen's use_sliding_window depends on max_window_layers and the transformers version) the context is capped at
+    // the window, which keeps every answer exact.
     contextLength: slidingWindow ? Math.min(maxPositions, slidingWindow) : maxPositions,
     tieWordEmbeddings: c.bool('tie_word_embeddings', false),
     lmHeadBias: false,
@@ -54,6 +56,12 @@ export function commonSpec(c: ConfigReader): Omit<ModelSpec,
     bosTokenId: c.optionalInt('bos_token_id'),
     eosTokenIds: c.tokenIds('eos_token_id'),
   };
+}
+
+/** A sliding window on every layer (Mixtral, Phi-3.5-MoE): the model's full context, each layer windowed. */
+export function everyLayerWindowed(c: ConfigReader, numLayers: number): Pick<ModelSpec, 'contextLength' | 'layerWindows'> {
+  const window = c.optionalInt('sliding_window');
+  return { contextLength: c.int('max_position_embeddings'), layerWindows: new Array(numLayers).fill(window) };
 }
 
 /** HF's Qwen-MoE rule: a layer is sparse unless listed in mlp_only_layers or off the decoder_sparse_step grid. */

@@ -1,4 +1,4 @@
-import { attentionNames, commonSpec, standardGlobals, type FamilyDescriptor } from './family.ts';
+import { attentionNames, commonSpec, everyLayerWindowed, standardGlobals, type FamilyDescriptor } from './family.ts';
 
 /** Mixtral: softmax over all experts → top-k → always renormalised. Experts are w1 (gate), w3 (up), w2 (down). */
 export const mixtral: FamilyDescriptor = {
@@ -10,6 +10,7 @@ export const mixtral: FamilyDescriptor = {
     return {
       ...base,
       family: 'mixtral',
+      ...everyLayerWindowed(c, base.numLayers),
       attentionBias: false,
       qkNorm: 'none',
       numExperts: c.int('num_local_experts'),

@@ -1,4 +1,4 @@
-import { attentionNames, commonSpec, type FamilyDescriptor } from './family.ts';
+import { attentionNames, commonSpec, everyLayerWindowed, type FamilyDescriptor } from './family.ts';
 
 /**
  * Phi-3.5-MoE: sparsemixer routing in eval mode — slot 1 = the top logit, weighted by the softmax over the
@@ -16,6 +16,7 @@ export const phiMoe: FamilyDescriptor = {
     return {
       ...base,
       family: 'phimoe',
+      ...everyLayerWindowed(c, base.numLayers),
       norm: 'layer',
       lmHeadBias: c.bool('lm_head_bias', false),
       attentionBias: c.bool('attention_bias', true),

@@ -65,15 +65,15 @@ function load(ctx: Ctx, name: string, expected: number[]): string {
 }
 
 /** RMSNorm, or LayerNorm with a bias when the family uses it (norm 'layer'). */
-function norm(ctx: Ctx, x: string, weight: string, bias?: string): string {
+function norm(ctx: Ctx, x: string, weight: string, bias?: string, eps = ctx.spec.rmsNormEps): string {
   const { g, spec } = ctx;
   const dim = ctx.weights.shape(weight);
   const scale = load(ctx, weight, dim);
   if (spec.norm === 'layer') {
-    return g.op1('LayerNormalization', [x, scale, load(ctx, bias!, dim)], { axis: -1, epsilon: float(spec.rmsNormEps) });
+    return g.op1('LayerNormalization', [x, scale, load(ctx, bias!, dim)], { axis: -1, epsilon: float(eps) });
   }
   const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [x, x]), ctx.ints([-1])], { keepdims: 1 });
-  const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, ctx.scalar(spec.rmsNormEps)])]);
+  const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, ctx.scalar(eps)])]);
   return g.op1('Mul', [g.op1('Div', [x, rms]), scale]);
 }
 
@@ -180,6 +180,8 @@ function mlaProjections(ctx: Ctx, x: string, names: LayerWeightNames): Projected
   const { g, spec } = ctx;
   const mla = spec.mla!;
   const m = names.mla!;
+  // HF builds q_a_layernorm and kv_a_layernorm with the RMSNorm class default, not rms_norm_eps.
+  const latentNorm = (x: string, weight: string) => norm(ctx, x, weight, undefined, 1e-6);
   const H = spec.hiddenSize;
   const heads = spec.numHeads;
   const nope = mla.qkNopeHeadDim;
@@ -188,10 +190,10 @@ function mlaProjections(ctx: Ctx, x: string, names: LayerWeightNames): Projected
   const qRows = heads * (nope + rope);
   const q = mla.qLoraRank === null
     ? project(ctx, x, m.q!, qRows, H)
-    : project(ctx, norm(ctx, project(ctx, x, m.qA!, mla.qLoraRank, H), m.qANorm!), m.qB!, qRows, mla.qLoraRank);
+    : project(ctx, latentNorm(project(ctx, x, m.qA!, mla.qLoraRank, H), m.qANorm!), m.qB!, qRows, mla.qLoraRank);
   const qHeads = g.op1('Reshape', [q, ctx.ints([-1, heads, nope + rope])]);
   const compressedAndRope = project(ctx, x, m.kvA, mla.kvLoraRank + rope, H);
-  const compressed = norm(ctx, lastAxis(ctx, compressedAndRope, 0, mla.kvLoraRank), m.kvANorm);
+  const compressed = latentNorm(lastAxis(ctx, compressedAndRope, 0, mla.kvLoraRank), m.kvANorm);
   const kRope = applyRope(ctx, g.op1('Unsqueeze', [lastAxis(ctx, compressedAndRope, mla.kvLoraRank, mla.kvLoraRank + rope), ctx.ints([1])]));
   const kv = g.op1('Reshape', [project(ctx, compressed, m.kvB, heads * (nope + Dv), mla.kvLoraRank), ctx.ints([-1, heads, nope + Dv])]);
   return {
