@@ -2,9 +2,9 @@ import { generate } from '../runtime/generate.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
 import { readMaskFile } from '../steering/mask-file.ts';
-import { fitMask, openModel } from './open-model.ts';
+import { fitMask, openModel, type ModelOpenOptions } from './open-model.ts';
 
-export interface GenerateOptions {
+export interface GenerateOptions extends ModelOpenOptions {
   model: string;
   prompt: string;
   chat?: boolean;
@@ -15,13 +15,12 @@ export interface GenerateOptions {
   topK: number;
   topP: number;
   stop?: string[];
-  threads: number;
   json?: boolean;
 }
 
 export async function runGenerate(opts: GenerateOptions): Promise<void> {
   const parsedMask = opts.mask === undefined ? undefined : readMaskFile(opts.mask);
-  const { runner, tokenizer } = await openModel(opts.model, opts.threads);
+  const { runner, tokenizer } = await openModel(opts.model, opts);
   try {
     const mask = opts.mask && parsedMask ? fitMask(runner, opts.mask, parsedMask) : EMPTY_MASK;
     const text = opts.chat ? tokenizer.applyChatTemplate([{ role: 'user', content: opts.prompt }], { addGenerationPrompt: true }) : opts.prompt;
@@ -51,7 +50,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<void> {
           process.stdout.write(event.text);
         }
       } else {
-        if (opts.json) process.stdout.write(JSON.stringify({ type: 'done', reason: event.reason, tokens: event.ids.length, text: event.text }) + '\n');
+        if (opts.json) process.stdout.write(JSON.stringify({ type: 'done', reason: event.reason, tokens: event.ids.length, text: event.text, precision: runner.precision }) + '\n');
         else process.stdout.write(`\n[${event.reason}, ${event.ids.length} tokens]\n`);
       }
     }

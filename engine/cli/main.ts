@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { floatArg, intArg } from './arguments.ts';
 import { formatSummary, summarizeModel } from './inspect.ts';
 import { runGenerate } from './generate-command.ts';
+import { modelOptions } from './open-model.ts';
 import { registerProbeCommands } from './probe-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 
@@ -21,7 +22,7 @@ program
     console.log(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
   });
 
-program
+modelOptions(program
   .command('generate')
   .description('generate text, streaming it as it is produced; with --json, one JSON line per token with its routing')
   .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
@@ -34,8 +35,7 @@ program
   .option('--top-k <k>', 'sample from the k most likely tokens (0 = all)', intArg('--top-k'), 0)
   .option('--top-p <p>', 'nucleus sampling threshold', floatArg('--top-p', 0.000001, 1), 1)
   .option('--stop <text...>', 'stop when the output contains this text')
-  .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
-  .option('--json', 'one JSON line per prompt and generated token with its routing, then a summary line')
+  .option('--json', 'one JSON line per prompt and generated token with its routing, then a summary line'))
   .action(runGenerate);
 
 registerProbeCommands(program);

@@ -12,9 +12,9 @@ import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
-import { maskFile, modelIdentity, readMaskFile } from '../steering/mask-file.ts';
+import { maskFile, readMaskFile } from '../steering/mask-file.ts';
 import { choiceArg, intArg } from './arguments.ts';
-import { fitMask, openModel } from './open-model.ts';
+import { fitMask, modelOptions, openModel, type ModelOpenOptions } from './open-model.ts';
 import { progressReporter } from './progress.ts';
 
 const dbOption = ['--db <file>', `SQLite file runs are recorded in (default ${defaultDatabaseFile()}; set MOTE_DATA_DIR to move it)`] as const;
@@ -26,11 +26,11 @@ function openDb(file: string | undefined) {
 }
 
 /** A CLI job on a model: opens the database and the model, turns Ctrl-C into a cancel, and closes both after. */
-async function withModelJob(opts: { db?: string; model: string; threads: number },
+async function withModelJob(opts: ModelOpenOptions & { db?: string; model: string },
   job: (ctx: { db: WritableDB; runner: ModelRunner; tokenizer: TextTokenizer; signal: AbortSignal }) => Promise<void>): Promise<void> {
   const db = openDb(opts.db);
   try {
-    const { runner, tokenizer } = await openModel(opts.model, opts.threads);
+    const { runner, tokenizer } = await openModel(opts.model, opts);
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     try {
@@ -47,7 +47,7 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}
 
 export function registerProbeCommands(program: Command): void {
   const probe = program.command('probe').description('fTRI probe runs: record the routing of every prompt of a probe set');
-  probe
+  const probeRun = probe
     .command('run')
     .description('run every prompt of a probe set, classify outputs and record tokens and routing; an interrupted run resumes where it stopped')
     .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
@@ -57,9 +57,9 @@ export function registerProbeCommands(program: Command): void {
     .option('--mask <file>', 'record under this expert mask')
     .option('--record-logits', 'also store the full router logits of every token')
     .option('--resume <id>', 'resume this run', intArg('--resume', 1))
-    .option('--new', 'start a new run even if an unfinished identical one exists')
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
-    .action(async (opts: { model: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean; threads: number }) => {
+    .option('--new', 'start a new run even if an unfinished identical one exists');
+  modelOptions(probeRun)
+    .action(async (opts: ModelOpenOptions & { model: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean }) => {
       const set = loadProbeSet(opts.set);
       const parsedMask = opts.mask === undefined ? undefined : readMaskFile(opts.mask);
       await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
@@ -89,7 +89,7 @@ export function registerProbeCommands(program: Command): void {
       if (opts.json) return console.log(JSON.stringify(all.map(({ set: _set, ...r }) => r), null, 2));
       if (!all.length) return console.log('no runs yet: start one with `mote probe run --model DIR --set FILE`');
       console.log(['id', 'status', 'prompts', 'set', 'model', 'created'].join('\t'));
-      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, `${r.model.architecture} ${r.modelHash.slice(0, 8)}`, r.createdAt].join('\t'));
+      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, `${r.model.architecture} ${r.model.precision} ${r.modelHash.slice(0, 8)}`, r.createdAt].join('\t'));
     });
   runs
     .command('show <id>')
@@ -104,7 +104,7 @@ export function registerProbeCommands(program: Command): void {
       db.close();
       if (opts.json) return console.log(JSON.stringify({ run, prompts }, null, 2));
       console.log(`run ${run.id} — ${run.status}${run.error ? ` (${run.error})` : ''}`);
-      console.log(`model   ${run.modelDir} (${run.model.architecture}, ${run.modelHash})`);
+      console.log(`model   ${run.modelDir} (${run.model.architecture}, ${run.model.precision}, ${run.modelHash})`);
       console.log(`set     ${run.setId} (${run.setPath})`);
       console.log(`prompts ${prompts.length}/${run.promptCount} recorded; generate ${run.generateTokens} tokens; mask ${run.mask ? `${run.mask.entries.length} entries` : 'none'}`);
       for (const c of run.set.classes) {
@@ -147,7 +147,7 @@ export function registerProbeCommands(program: Command): void {
       if (opts.maskOut) console.error(`wrote ${opts.maskOut}`);
     });
 
-  program
+  const evalCommand = program
     .command('eval')
     .description('behaviour rate and benign accuracy with and without a mask, against random masks of the same size, with a dose-response and forcing')
     .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
@@ -158,10 +158,10 @@ export function registerProbeCommands(program: Command): void {
     .option('--behaviour <label>', "classifier label counted as the behaviour (default: the classifier's first rule)")
     .option('--target <class>', 'class the behaviour is expected on (default: the behaviour label if it is a class)')
     .option('--max-tokens <n>', 'greedy tokens generated per prompt', intArg('--max-tokens', 1), 32)
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
     .option(...dbOption)
-    .option('--json', 'as JSON')
-    .action(async (opts: { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; threads: number; db?: string; json?: boolean }) => {
+    .option('--json', 'as JSON');
+  modelOptions(evalCommand)
+    .action(async (opts: ModelOpenOptions & { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; db?: string; json?: boolean }) => {
       const set = loadProbeSet(opts.set);
       const parsedMask = readMaskFile(opts.mask);
       await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
@@ -171,7 +171,7 @@ export function registerProbeCommands(program: Command): void {
           set, setPath: path.resolve(opts.set), mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,
           maxTokens: opts.maxTokens, signal, onProgress: (done, total, name) => report(done, total, name),
         });
-        const id = saveEvaluation(db, { runId: null, modelHash: runner.checkpoint.contentHash, setId: set.id, mask, result: { ...result, model: modelIdentity(runner.spec, runner.checkpoint.contentHash) } });
+        const id = saveEvaluation(db, { runId: null, modelHash: runner.checkpoint.contentHash, setId: set.id, mask, result: { ...result, model: runner.identity } });
         if (opts.json) console.log(JSON.stringify({ evaluation: id, ...result }, null, 2));
         else console.log(formatEvaluation(result, id));
       });

@@ -7,30 +7,28 @@ import { hostOptions } from '../host/host-options.ts';
 import { callHost } from '../host/local-client.ts';
 import { openBrowser } from '../server/open-browser.ts';
 import { startServer } from '../server/serve.ts';
-import { intArg } from './arguments.ts';
+import { modelOptions, type ModelOpenOptions } from './open-model.ts';
 import { progressReporter } from './progress.ts';
 
 const DEFAULT_STATIC = fileURLToPath(new URL('../../dist/renderer', import.meta.url));
 
-interface ServeOptions {
+interface ServeOptions extends ModelOpenOptions {
   port: number;
   open?: boolean;
   model?: string;
   db?: string;
   static: string;
-  threads: number;
 }
 
 export function registerServeCommand(program: Command): void {
-  program
+  modelOptions(program
     .command('serve')
     .description('browser mode: serve the MoTE Studio UI and its engine on 127.0.0.1 for a web browser, behind a random access token')
     .option('--port <p>', 'port on 127.0.0.1 (0 = any free port)', portArg, 0)
     .option('--open', 'open the URL in the default browser')
     .option('--model <dir>', 'checkpoint folder to load before serving (otherwise the UI opens one)')
     .option('--db <file>', 'SQLite file runs are recorded in (default: as for `mote probe run`)')
-    .option('--static <dir>', 'built renderer bundle to serve', DEFAULT_STATIC)
-    .option('--threads <n>', 'onnxruntime intra-op threads (0 = automatic)', intArg('--threads'), 0)
+    .option('--static <dir>', 'built renderer bundle to serve', DEFAULT_STATIC))
     .addHelpText('after', `
 Browser mode prints http://127.0.0.1:PORT/?token=TOKEN as the first line of its output: open it in a browser.
 Requests without the token are refused. The UI is the renderer bundle (build it with \`npm run build:renderer\`);
@@ -51,10 +49,10 @@ async function runServe(opts: ServeOptions): Promise<void> {
   if (opts.model) {
     const report = progressReporter('building graph');
     try {
-      const info = await callHost(host, 'model.open', { dir: opts.model }, (e) => {
+      const info = await callHost(host, 'model.open', { dir: opts.model, precision: opts.precision, context: opts.context }, (e) => {
         if (e.event === 'build.progress') report(e.data.done, e.data.total, 'layers');
       });
-      log(`loaded ${info.architecture} from ${info.folder}`);
+      log(`loaded ${info.architecture} from ${info.folder} at ${info.precision}, context ${info.contextLength} tokens`);
     } catch (err) {
       await host.dispose();
       throw err;

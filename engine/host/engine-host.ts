@@ -15,19 +15,18 @@ import { runProbes } from '../probes/run-probes.ts';
 import type { EngineEvents, EventName } from '../protocol/events.ts';
 import { clientMessageSchema, type EngineMessage, type ProtocolError } from '../protocol/messages.ts';
 import { methodParams, type Method, type MethodParams, type MethodResult } from '../protocol/methods.ts';
-import type { GenerationResult, ModelInfo } from '../protocol/types.ts';
+import type { GenerationResult, MemoryEstimates, ModelInfo } from '../protocol/types.ts';
 import { generate } from '../runtime/generate.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import { exportMask, importMask } from '../steering/mask-exchange.ts';
-import { modelIdentity } from '../steering/mask-file.ts';
 import type { MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
 import { cancelled, HostError } from './host-error.ts';
-import { modelInfo } from './model-info.ts';
+import { memoryEstimates, modelInfo } from './model-info.ts';
 import { expertPrompts, heatmap, promptRoutingView, rankingCsv, recordedPrompt, runSummary, type TokenTexts } from './run-views.ts';
 
 export interface EngineHostOptions {
@@ -147,7 +146,8 @@ export class EngineHost {
 
   private readonly handlers: Handlers = {
     'model.current': async () => this.model?.info ?? null,
-    'model.open': (p, job) => this.exclusive(job, () => this.openModel(p.dir, job)),
+    'model.open': (p, job) => this.exclusive(job, () => this.openModel(p, job)),
+    'model.estimate': async (p) => this.estimate(p),
     'probes.list': async () => listProbeSets(this.options.probesDir),
     'probes.expand': async (p) => {
       const file = this.probeFile(p.file);
@@ -211,30 +211,41 @@ export class EngineHost {
    * Loads a checkpoint (the demo model without `dir`). The folder is checked before the current model is let go;
    * the current one is disposed before the new one is built, so two large models are never held at once.
    */
-  private async openModel(dir: string | undefined, job: Job): Promise<ModelInfo> {
-    const folder = path.resolve(dir ?? this.options.demoModelDir);
-    let checkpoint: Checkpoint;
+  /** The checkpoint folder a request names, the demo model without one; errors name the folder. */
+  private checkpointOf(dir: string | undefined): Checkpoint {
     try {
-      checkpoint = openCheckpoint(folder);
+      return openCheckpoint(path.resolve(dir ?? this.options.demoModelDir));
     } catch (err) {
       throw dir === undefined ? new Error(`the demo model cannot be opened: ${(err as Error).message}`) : err;
     }
+  }
+
+  private estimate(p: MethodParams<'model.estimate'>): MemoryEstimates {
+    return memoryEstimates(this.checkpointOf(p.dir), p.context, this.options.threads);
+  }
+
+  /**
+   * Loads a checkpoint (the demo model without `dir`) at a precision. The folder is checked before the current model
+   * is let go; the current one is disposed before the new one is built, so two large models are never held at once.
+   */
+  private async openModel(p: MethodParams<'model.open'>, job: Job): Promise<ModelInfo> {
+    const checkpoint = this.checkpointOf(p.dir);
     const summary = summarizeCheckpoint(checkpoint);
-    if (this.model && this.model.info.folder === summary.folder && this.model.info.checkpoint === summary.checkpoint) return this.model.info;
+    const current = this.model?.info;
+    const sameRequest = current && current.folder === summary.folder && current.checkpoint === summary.checkpoint &&
+      (p.precision === undefined || p.precision === 'auto' || p.precision === current.precision) &&
+      (p.context === undefined || p.context === current.contextLength);
+    if (sameRequest) return current;
     await this.unloadModel();
     const runner = await ModelRunner.open(checkpoint, {
-      threads: this.options.threads, cacheDir: this.options.cacheDir, signal: job.signal,
+      threads: this.options.threads, cacheDir: this.options.cacheDir, signal: job.signal, precision: p.precision, context: p.context,
       onBuildProgress: (done, total) => job.event('build.progress', { done, total }),
     });
     try {
       const tokenizer = await loadTokenizer(runner.checkpoint.dir, runner.checkpoint.config);
       if (job.signal.aborted) throw cancelled();
-      // The UI steers: load the steered graph now, while the user waits for the model anyway.
-      await runner.prepareSteering();
-      if (job.signal.aborted) throw cancelled();
-      const identity = modelIdentity(runner.spec, runner.checkpoint.contentHash);
-      const demo = folder === path.resolve(this.options.demoModelDir);
-      this.model = { runner, tokenizer, info: modelInfo(summary, identity, tokenizer.hasChatTemplate, demo) };
+      const demo = summary.folder === path.resolve(this.options.demoModelDir);
+      this.model = { runner, tokenizer, info: modelInfo(runner, tokenizer.hasChatTemplate, demo) };
       return this.model.info;
     } catch (err) {
       await runner.dispose();

@@ -17,6 +17,7 @@ export function runSummary(db: ReadableDB, run: Run): RunSummary {
     classes: run.set.classes.map((c) => c.id),
     modelHash: run.modelHash,
     architecture: run.model.architecture,
+    precision: run.model.precision!,
     promptCount: run.promptCount,
     recorded: finishedPromptIndices(db, run.id).size,
     generateTokens: run.generateTokens,

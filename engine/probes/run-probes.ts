@@ -1,4 +1,3 @@
-import { modelIdentity } from '../steering/mask-file.ts';
 import type { ExpertMask } from '../steering/mask.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
@@ -47,7 +46,7 @@ function findResumable(db: WritableDB, runner: ModelRunner, set: ProbeSet, opts:
   const setJson = JSON.stringify(set);
   const maskJson = JSON.stringify(opts.mask ?? null);
   return listRuns(db).find((r) => r.status !== 'finished' && r.modelHash === runner.checkpoint.contentHash &&
-    JSON.stringify(r.set) === setJson && r.generateTokens === opts.generateTokens &&
+    r.model.precision === runner.precision && JSON.stringify(r.set) === setJson && r.generateTokens === opts.generateTokens &&
     JSON.stringify(r.mask) === maskJson && r.recordLogits === Boolean(opts.recordLogits));
 }
 
@@ -66,6 +65,8 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
     if (!run) throw new Error(`run ${opts.resumeRunId} does not exist`);
     if (run.modelHash !== runner.checkpoint.contentHash) throw new Error(`run ${run.id} was recorded with checkpoint ${run.modelHash}, not the loaded ${runner.checkpoint.contentHash}`);
     if (run.status === 'finished') throw new Error(`run ${run.id} is already finished`);
+    const recordedAt = run.model.precision;
+    if (recordedAt !== runner.precision) throw new Error(`run ${run.id} was recorded at precision ${recordedAt}; the model is loaded at ${runner.precision} — reopen it at ${recordedAt} to resume`);
   } else if (!opts.forceNew) {
     run = findResumable(db, runner, set, opts);
   }
@@ -76,7 +77,7 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
   const runId = run?.id ?? createRun(db, {
     modelDir: runner.checkpoint.dir,
     modelHash: runner.checkpoint.contentHash,
-    model: modelIdentity(spec, runner.checkpoint.contentHash),
+    model: runner.identity,
     setId: set.id,
     setPath: opts.setPath,
     set,

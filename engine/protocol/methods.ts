@@ -9,6 +9,8 @@ const mask = z.object({
 const span = z.enum(['prompt', 'response', 'last']);
 const runId = z.number().int().min(1);
 const empty = z.object({}).strict();
+const precisionChoice = z.enum(['auto', 'f32', 'bf16-as-f32', 'int8', 'int4']);
+const context = z.number().int().min(16).max(1 << 22);
 
 /**
  * Every request the engine answers: params are validated with these schemas where messages enter the engine;
@@ -18,8 +20,13 @@ const empty = z.object({}).strict();
 export const methodParams = {
   /** The loaded model, or null. */
   'model.current': empty,
-  /** Loads a checkpoint folder (build progress as 'build.progress' events); omit dir for the demo model. */
-  'model.open': z.object({ dir: z.string().min(1).optional() }).strict(),
+  /**
+   * Loads a checkpoint folder (build progress as 'build.progress' events); omit dir for the demo model. precision
+   * defaults to auto, context to the model's (at most 4096); the memory guard refuses what will not fit.
+   */
+  'model.open': z.object({ dir: z.string().min(1).optional(), precision: precisionChoice.optional(), context: context.optional() }).strict(),
+  /** Memory each precision would take, and what is available, before opening (omit dir for the demo model). */
+  'model.estimate': z.object({ dir: z.string().min(1).optional(), context: context.optional() }).strict(),
   'probes.list': empty,
   'probes.expand': z.object({ file: z.string().min(1) }).strict(),
   /** fTRI probe run; 'probe.progress' events; resumes an unfinished identical run unless forceNew. */
@@ -61,6 +68,7 @@ export type MethodParams<M extends Method> = z.infer<(typeof methodParams)[M]>;
 export interface MethodResults {
   'model.current': T.ModelInfo | null;
   'model.open': T.ModelInfo;
+  'model.estimate': T.MemoryEstimates;
   'probes.list': (T.ProbeSetInfo | T.ProbeSetListingError)[];
   'probes.expand': { set: T.ProbeSetInfo; prompts: T.ProbePromptInfo[]; tokenized: T.TokenCountBasis | null };
   'probes.run': { runId: number; status: T.RunStatus; resumedFrom: number; recorded: number };

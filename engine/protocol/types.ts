@@ -26,7 +26,17 @@ export interface ExpertMask {
   entries: MaskEntry[];
 }
 
-/** Which model a mask was made for. */
+/**
+ * How the engine holds a model's weights: f32 = as stored, widened to float32; bf16-as-f32 = rounded to bfloat16
+ * first (a float32 checkpoint computed as its bfloat16 release would be); int8 / int4 = experts, dense projections
+ * and the LM head quantised in blocks of 32, embeddings as float16, routers float32.
+ */
+export type Precision = 'f32' | 'bf16-as-f32' | 'int8' | 'int4';
+export const PRECISIONS: readonly Precision[] = ['f32', 'bf16-as-f32', 'int8', 'int4'];
+/** auto: the widest precision whose estimate fits the memory available. */
+export type PrecisionChoice = Precision | 'auto';
+
+/** Which model a mask was made for, and which precision a run or evaluation was computed at. */
 export interface ModelIdentity {
   architecture: string;
   layers: number;
@@ -34,6 +44,8 @@ export interface ModelIdentity {
   topK: number;
   /** Checkpoint content hash; a different one only warns, since a mask can carry over to a fine-tune. */
   checkpoint: string;
+  /** Absent in records made before precisions existed: those are f32. */
+  precision?: Precision;
 }
 
 /** What `mote inspect` reports about a checkpoint. */
@@ -62,12 +74,39 @@ export interface ModelSummary {
   checkpoint: string;
 }
 
+/** Estimated resident memory of a model at one precision and context (engine/model/memory-estimate.ts), bytes. */
+export interface MemoryFigures {
+  precision: Precision;
+  context: number;
+  weights: number;
+  kvCache: number;
+  workspace: number;
+  total: number;
+}
+
+/** What opening a checkpoint would take, for each precision, before it is opened. */
+export interface MemoryEstimates {
+  folder: string;
+  architecture: string;
+  /** The model's own context, and the one it would open with. */
+  modelContext: number;
+  context: number;
+  /** Memory the system has available now. */
+  available: number;
+  estimates: MemoryFigures[];
+  /** What `auto` would pick; null when nothing fits. */
+  auto: Precision | null;
+}
+
 /** The loaded model as the UI sees it. */
 export interface ModelInfo extends ModelSummary {
   /** True for the embedded demo model. */
   demo: boolean;
   hasChatTemplate: boolean;
   identity: ModelIdentity;
+  precision: Precision;
+  /** The estimate the memory guard admitted the model with. */
+  memory: MemoryFigures;
 }
 
 export interface ProbeSetInfo {
@@ -112,6 +151,8 @@ export interface RunSummary {
   classes: string[];
   modelHash: string;
   architecture: string;
+  /** Precision the run was recorded at. */
+  precision: Precision;
   promptCount: number;
   recorded: number;
   generateTokens: number;

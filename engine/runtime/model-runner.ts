@@ -1,15 +1,26 @@
 import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
+import type { MemoryEstimate } from '../model/memory-estimate.ts';
 import { GRAPH_IO } from '../model/onnx/build-graph.ts';
 import { ensureGraphs } from '../model/onnx/graph-cache.ts';
-import { moeLayerIndices, type ModelSpec } from '../model/spec.ts';
+import type { Precision } from '../model/precision.ts';
+import { moeLayerIndices, routesInGraph, type ModelSpec } from '../model/spec.ts';
+import type { ModelIdentity, PrecisionChoice } from '../protocol/types.ts';
+import { modelIdentity } from '../steering/mask-file.ts';
 import { EMPTY_MASK, type ExpertMask } from '../steering/mask.ts';
 import { steeringTensors, type SteeringTensors } from '../steering/steering-tensors.ts';
+import { DEFAULT_CONTEXT, planMemory } from './memory-guard.ts';
 import { OrtSession, type HostTensor } from './ort-session.ts';
 import { selectExperts } from './router-selection.ts';
 
 export interface RunnerOptions {
   threads?: number;
   cacheDir?: string;
+  /** Weight precision (default auto: the widest whose memory estimate fits). */
+  precision?: PrecisionChoice;
+  /** Longest sequence to run (default the model's context, at most DEFAULT_CONTEXT); the memory estimate's KV cache. */
+  context?: number;
+  /** Memory the guard may plan with (default: what the system has available). */
+  availableMemory?: number;
   /** Capture routing (default). Off, unsteered steps run the plain graph: the benchmarks' baseline. */
   routing?: boolean;
   onBuildProgress?: (done: number, total: number) => void;
@@ -45,27 +56,38 @@ export interface StepResult {
 }
 
 /**
- * One loaded checkpoint: runs steps over a KV cache under a steering mask. Unsteered steps run the routing graph
- * (the model plus its router logits); steps under a mask that changes something run the steered graph, whose
- * session is created on first use. Both graphs map the same weights file.
+ * One loaded checkpoint at one precision: runs steps over a KV cache under a steering mask, through one session over
+ * the instrumented graph (unsteered and steered steps alike), so the weights are held once.
  */
 export class ModelRunner {
   readonly moeLayers: number[];
-  private steered?: Promise<OrtSession>;
 
-  private constructor(readonly checkpoint: Checkpoint, private readonly unsteered: OrtSession,
-    private readonly steeredPath: string, private readonly threads: number, readonly routing: boolean, readonly fromCache: boolean) {
+  private constructor(readonly checkpoint: Checkpoint, private readonly session: OrtSession, readonly precision: Precision,
+    readonly memory: MemoryEstimate, readonly routing: boolean, readonly fromCache: boolean) {
     this.moeLayers = moeLayerIndices(checkpoint.spec);
   }
 
-  /** Opens a checkpoint folder, or one already opened (so its content is hashed once). */
+  /**
+   * Opens a checkpoint folder, or one already opened (so its content is hashed once). The memory guard resolves the
+   * precision and refuses, before anything is built or loaded, a model that will not fit. The runner's spec carries
+   * the context it runs with.
+   */
   static async open(source: string | Checkpoint, options: RunnerOptions = {}): Promise<ModelRunner> {
-    const checkpoint = typeof source === 'string' ? openCheckpoint(source) : source;
+    const opened = typeof source === 'string' ? openCheckpoint(source) : source;
+    const context = Math.min(options.context ?? DEFAULT_CONTEXT, opened.spec.contextLength);
+    if (!(Number.isInteger(context) && context > 0)) throw new Error(`context must be a positive number of tokens, got ${options.context}`);
+    const checkpoint = { ...opened, spec: { ...opened.spec, contextLength: context } };
     const routing = options.routing ?? true;
     const threads = options.threads ?? 0;
-    const graphs = await ensureGraphs(checkpoint, options.cacheDir, { onProgress: options.onBuildProgress, signal: options.signal });
-    const session = await OrtSession.create(graphs.modelPaths[routing ? 'routing' : 'plain'], { threads });
-    return new ModelRunner(checkpoint, session, graphs.modelPaths.steered, threads, routing, graphs.fromCache);
+    const plan = planMemory(checkpoint.spec, options.precision ?? 'auto', context, { available: options.availableMemory, threads });
+    const graphs = await ensureGraphs(checkpoint, plan.precision, options.cacheDir, { onProgress: options.onBuildProgress, signal: options.signal });
+    const session = await OrtSession.create(graphs.modelPaths[routing ? 'instrumented' : 'plain'], { threads });
+    return new ModelRunner(checkpoint, session, plan.precision, plan.estimate, routing, graphs.fromCache);
+  }
+
+  /** The model as masks, runs and evaluations record it, with the precision it runs at. */
+  get identity(): ModelIdentity {
+    return { ...modelIdentity(this.spec, this.checkpoint.contentHash), precision: this.precision };
   }
 
   get spec(): ModelSpec {
@@ -105,27 +127,28 @@ export class ModelRunner {
       feeds[GRAPH_IO.pastKey(i)] = cache.keys[i];
       feeds[GRAPH_IO.pastValue(i)] = cache.values[i];
     }
-    if (steering.active) {
+    if (steering.active && !this.routing) throw new Error('internal: a steered step on a runner opened without routing (the plain graph)');
+    if (this.routing) {
       const dims = [this.moeLayers.length, spec.numExperts];
+      feeds[GRAPH_IO.steeringActive] = { type: 'bool', data: Uint8Array.of(steering.active ? 1 : 0), dims: [] };
       feeds[GRAPH_IO.expertBias] = { type: 'float32', data: steering.bias, dims };
       feeds[GRAPH_IO.expertDropped] = { type: 'bool', data: steering.dropped, dims };
       feeds[GRAPH_IO.expertMaxWeight] = { type: 'bool', data: steering.maxWeight, dims };
     }
-    const session = steering.active ? await this.steeredSession() : this.unsteered;
-    const out = await session.run(feeds);
+    const out = await this.session.run(feeds);
     const next: KvCache = {
       length: cache.length + ids.length,
       keys: Array.from({ length: spec.numLayers }, (_, i) => out[GRAPH_IO.presentKey(i)]),
       values: Array.from({ length: spec.numLayers }, (_, i) => out[GRAPH_IO.presentValue(i)]),
     };
     let routing: StepRouting | null = null;
-    if ((this.routing || steering.active) && this.moeLayers.length > 0) {
+    if (this.routing && this.moeLayers.length > 0) {
       const routerLogits = out[GRAPH_IO.routerLogits].data as Float32Array;
       routing = {
         layers: this.moeLayers,
         tokens: ids.length,
         routerLogits,
-        ...(GRAPH_IO.selectedExperts in out ? {
+        ...(steering.active || routesInGraph(spec) ? {
           selected: Int32Array.from(out[GRAPH_IO.selectedExperts].data as BigInt64Array, Number),
           weights: out[GRAPH_IO.routingWeights].data as Float32Array,
         } : selectExperts(spec, routerLogits)),
@@ -134,27 +157,7 @@ export class ModelRunner {
     return { result: { logits: out[GRAPH_IO.logits].data as Float32Array, rows, routing }, cache: next };
   }
 
-  /**
-   * Creates the steered graph's session now rather than at the first step under a mask. onnxruntime-node loads a
-   * session synchronously (0.3–0.5 s per OLMoE-sized layer here), so an app that is about to steer pays it while
-   * the model opens instead of stalling on the first mask change.
-   */
-  async prepareSteering(): Promise<void> {
-    await this.steeredSession();
-  }
-
-  /** Whether the steered graph's session exists. */
-  get steeringPrepared(): boolean {
-    return this.steered !== undefined;
-  }
-
-  private steeredSession(): Promise<OrtSession> {
-    this.steered ??= OrtSession.create(this.steeredPath, { threads: this.threads });
-    return this.steered;
-  }
-
   async dispose(): Promise<void> {
-    await this.unsteered.dispose();
-    if (this.steered) await (await this.steered).dispose();
+    await this.session.dispose();
   }
 }

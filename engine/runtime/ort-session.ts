@@ -1,4 +1,9 @@
 import ort from 'onnxruntime-node';
+import { MLAS_Q4_MOE_ENV } from '../model/onnx/quantize.ts';
+
+// QMoE's fast int4 path (MLAS Q4 GEMM, ~25× faster on CPU) is read from the environment when a session is created;
+// the engine's int4 experts are quantised so that it is exact for them (engine/model/onnx/quantize.ts).
+process.env[MLAS_Q4_MOE_ENV] = '1';
 
 /** The one module that touches onnxruntime-node. Tensors cross its boundary as plain typed arrays with dims. */
 export type HostTensor =

@@ -303,7 +303,8 @@ function toRun(row: RunRow): Run {
     createdAt: row.created_at,
     modelDir: row.model_dir,
     modelHash: row.model_hash,
-    model: JSON.parse(row.model_json) as ModelIdentity,
+    // Runs recorded before precisions existed ran at f32.
+    model: { precision: 'f32', ...JSON.parse(row.model_json) } as ModelIdentity,
     setId: row.set_id,
     setPath: row.set_path,
     set: JSON.parse(row.set_json) as ProbeSet,

@@ -24,24 +24,29 @@ describe('graph cache', () => {
     const dir = path.join(root, 'model');
     const cacheDir = path.join(root, 'cache');
     writeTinyCheckpoint(dir, { family: 'olmoe', seed: 1 });
-    const first = await ensureGraphs(openCheckpoint(dir), cacheDir);
+    const first = await ensureGraphs(openCheckpoint(dir), 'f32', cacheDir);
     assert.equal(first.fromCache, false);
-    const again = await ensureGraphs(openCheckpoint(dir), cacheDir);
+    const again = await ensureGraphs(openCheckpoint(dir), 'f32', cacheDir);
     assert.deepEqual(again, { modelPaths: first.modelPaths, fromCache: true });
 
     writeTinyCheckpoint(dir, { family: 'olmoe', seed: 2 }); // same names and sizes, other values
-    const changed = await ensureGraphs(openCheckpoint(dir), cacheDir);
+    const changed = await ensureGraphs(openCheckpoint(dir), 'f32', cacheDir);
     assert.equal(changed.fromCache, false);
-    assert.notEqual(changed.modelPaths.steered, first.modelPaths.steered);
+    assert.notEqual(changed.modelPaths.instrumented, first.modelPaths.instrumented);
+
+    const int8 = await ensureGraphs(openCheckpoint(dir), 'int8', cacheDir);
+    assert.equal(int8.fromCache, false, 'each precision has its own graphs');
+    assert.notEqual(path.dirname(int8.modelPaths.instrumented), path.dirname(changed.modelPaths.instrumented));
+    assert.equal((await ensureGraphs(openCheckpoint(dir), 'int8', cacheDir)).fromCache, true);
   });
 
-  it('builds the steered, routing and plain graphs over one copy of the weights', async () => {
+  it('builds the instrumented and plain graphs over one copy of the weights', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-cache-'));
     const dir = path.join(root, 'model');
     writeTinyCheckpoint(dir, { family: 'qwen2_moe', seed: 4, config: { hidden_size: 64, moe_intermediate_size: 64 } });
     const checkpoint = openCheckpoint(dir);
-    const { modelPaths } = await ensureGraphs(checkpoint, path.join(root, 'cache'));
-    const folder = path.dirname(modelPaths.steered);
+    const { modelPaths } = await ensureGraphs(checkpoint, 'f32', path.join(root, 'cache'));
+    const folder = path.dirname(modelPaths.instrumented);
     assert.deepEqual(new Set(Object.values(modelPaths).map(path.dirname)), new Set([folder]));
     assert.deepEqual(fs.readdirSync(folder).filter((f) => f.endsWith('.bin')), ['weights.bin']);
     // Every variant places each external weight at the same offset, and the file ends with the last of them.
@@ -51,11 +56,10 @@ describe('graph cache', () => {
     const end = Math.max(...[...placements[0].values()].map((w) => w.split('+').map(Number).reduce((a, b) => a + b)));
     assert.equal(fs.statSync(path.join(folder, 'weights.bin')).size, end);
 
-    const steering = [GRAPH_IO.expertBias, GRAPH_IO.expertDropped, GRAPH_IO.expertMaxWeight];
+    const steering = [GRAPH_IO.steeringActive, GRAPH_IO.expertBias, GRAPH_IO.expertDropped, GRAPH_IO.expertMaxWeight];
     const selection = [GRAPH_IO.selectedExperts, GRAPH_IO.routingWeights];
     for (const [variant, inputs, outputs, absent] of [
-      ['steered', steering, [GRAPH_IO.routerLogits, ...selection], []],
-      ['routing', [], [GRAPH_IO.routerLogits], [...steering, ...selection]],
+      ['instrumented', steering, [GRAPH_IO.routerLogits, ...selection], []],
       ['plain', [], [], [...steering, GRAPH_IO.routerLogits, ...selection]],
     ] as const) {
       const session = await OrtSession.create(modelPaths[variant], { threads: 1 });
@@ -72,12 +76,12 @@ describe('graph cache', () => {
     const cacheDir = path.join(root, 'cache');
     writeTinyCheckpoint(dir, { family: 'mixtral', seed: 3 });
     const controller = new AbortController();
-    await assert.rejects(ensureGraphs(openCheckpoint(dir), cacheDir, {
+    await assert.rejects(ensureGraphs(openCheckpoint(dir), 'f32', cacheDir, {
       signal: controller.signal,
       onProgress: (done: number) => { if (done === 1) controller.abort(); },
     }), /graph build cancelled/);
     assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'graphs')), [], 'no partial graph folder');
-    const built = await ensureGraphs(openCheckpoint(dir), cacheDir);
+    const built = await ensureGraphs(openCheckpoint(dir), 'f32', cacheDir);
     assert.equal(built.fromCache, false);
     for (const file of Object.values(built.modelPaths)) assert.ok(fs.existsSync(file), file);
   });

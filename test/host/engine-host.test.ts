@@ -106,7 +106,9 @@ describe('engine host', () => {
     assert.deepEqual(info.moeLayers, [0, 2]);
     assert.deepEqual([info.experts, info.topK, info.layers], [8, 2, 3]);
     assert.equal(info.hasChatTemplate, true);
-    assert.deepEqual(info.identity, { architecture: 'qwen2_moe', layers: 3, experts: 8, topK: 2, checkpoint: info.checkpoint });
+    assert.deepEqual(info.identity, { architecture: 'qwen2_moe', layers: 3, experts: 8, topK: 2, checkpoint: info.checkpoint, precision: 'f32' });
+    assert.equal(info.precision, 'f32', 'auto takes float32 when it fits');
+    assert.ok(info.memory.total > info.memory.weights && info.memory.context === info.contextLength);
     assert.deepEqual([info.heads, info.kvHeads, info.headDim], [4, 2, 8]);
     assert.ok(events.every((e) => e.event === 'build.progress'));
 

@@ -17,7 +17,7 @@ export function newRun(shape: { moeLayers: number[]; numExperts: number; topK: n
   return {
     modelDir: '/models/tiny',
     modelHash: 'sha256:abc',
-    model: { architecture: 'qwen3_moe', layers: 6, experts: shape.numExperts, topK: shape.topK, checkpoint: 'sha256:abc' },
+    model: { architecture: 'qwen3_moe', layers: 6, experts: shape.numExperts, topK: shape.topK, checkpoint: 'sha256:abc', precision: 'int8' },
     setId: 'refusal-demo',
     setPath: 'probes/refusal-demo.yaml',
     set: { type: 'paired', id: 'refusal-demo', title: 'Refusal demo', classes: [{ id: 'a' }, { id: 'b' }], items: [] },

@@ -48,6 +48,16 @@ const count = (cls: string, layer: number, expert: number, hits: number, promptR
   ({ class: cls, layer, expert, hits, promptRateSum });
 
 describe('runs store', () => {
+  it('keeps the precision a run was recorded at; runs from before precisions read as f32', () => {
+    const db = open();
+    const int8 = createRun(db, newRun(SHAPE));
+    const { precision: _precision, ...older } = newRun(SHAPE).model;
+    const old = createRun(db, { ...newRun(SHAPE), model: older });
+    assert.equal(getRun(db, int8)!.model.precision, 'int8');
+    assert.equal(getRun(db, old)!.model.precision, 'f32');
+    db.close();
+  });
+
   it('creates, lists, reads and ends runs', () => {
     const db = open();
     const fields = { ...newRun(SHAPE), mask: { mode: 'drop' as const, forceWeight: 'max' as const, entries: [{ layer: 1, expert: 2, state: 'off' as const }] } };

@@ -1,21 +1,23 @@
 import type { WeightSource } from '../weights.ts';
-import { moeLayerIndices, routesInGraph, type LayerWeightNames, type ModelSpec } from '../spec.ts';
+import { moeLayerIndices, routesInGraph, type GlobalWeightNames, type LayerWeightNames, type ModelSpec } from '../spec.ts';
 import type { FamilyDescriptor } from '../families/family.ts';
 import { BIG, type BuildContext } from './build-context.ts';
+import { bf16Weights, bitsOf, PRECISION_PLANS, quantBlock, type MatrixFormat, type Precision, type PrecisionPlan } from '../precision.ts';
 import { checkShape, expertMatrices } from './expert-weights.ts';
 import { ExternalWeights, GraphBuilder, float } from './graph.ts';
+import { float16Table, gatherFloat16, gatherQuantized, matMulNBits, qmoe, quantizedExperts, quantizedWeight } from './quantize.ts';
 import { ropeParameters } from './rope.ts';
-import { routeInGraph } from './routing.ts';
+import { routeInGraph, type LayerSteering } from './routing.ts';
 
 /**
- * The graphs built from one checkpoint; they share one weights file.
- * - steered: steering inputs, and routing outputs router_logits, selected_experts and routing_weights;
- * - routing: the model as it is, plus router_logits (the runner derives the selection on the host, or, for routers
- *   the MoE op cannot express (spec.routesInGraph), the graph outputs selected_experts and routing_weights), so that
- *   recording an unsteered run adds almost no work to it;
- * - plain: the model as it is, for benchmarks to compare against.
+ * The graphs built from one checkpoint at one precision; they share one weights file.
+ * - instrumented: what the engine runs. Steering inputs and routing outputs; when the steering is not active, the
+ *   MoE layers of plain softmax routers take the MoE op's own top-k (an If per layer skips the steering ops), and
+ *   the runner derives the selection from the router logits on the host. One session over this graph serves
+ *   unsteered and steered steps, so the weights are held once.
+ * - plain: the model as it is, no routing outputs, for benchmarks to compare against.
  */
-export const GRAPH_VARIANTS = ['steered', 'routing', 'plain'] as const;
+export const GRAPH_VARIANTS = ['instrumented', 'plain'] as const;
 export type GraphVariant = (typeof GRAPH_VARIANTS)[number];
 
 /**
@@ -23,13 +25,12 @@ export type GraphVariant = (typeof GRAPH_VARIANTS)[number];
  * inputs:  input_ids int64 [T]; position_ids int64 [T]; logits_from int64 [1] (first position whose logits are
  *          returned); past_key_{i} float [kv_heads, P, head_dim], past_value_{i} float [kv_heads, P, value_head_dim] per
  *          decoder layer (MLA: heads, with the expanded keys and values);
- *          steered only (engine/steering/steering-tensors.ts): expert_bias float [L, E], expert_dropped bool [L, E],
- *          expert_max_weight bool [L, E].
+ *          instrumented only (engine/steering/steering-tensors.ts): steering_active bool [] (false: the mask changes
+ *          nothing), expert_bias float [L, E], expert_dropped bool [L, E], expert_max_weight bool [L, E].
  * outputs: logits float [T - logits_from, vocab]; present_key_{i}, present_value_{i} as the past ones with S tokens;
- *          router_logits float [L·T, E] (steered and routing); steered, and routing when routesInGraph(spec):
- *          selected_experts int64 [L·T, k]
- *          (-1 = slot dropped); routing_weights float [L·T, k] (each selected expert's mixing weight, 0 if dropped);
- *          each laid out as [L, T, …].
+ *          instrumented only: router_logits float [L·T, E]; selected_experts int64 [L·T, k] (-1 = slot dropped) and
+ *          routing_weights float [L·T, k] (each selected expert's mixing weight, 0 if dropped) when steering is
+ *          active or the router is routesInGraph(spec), else [0, k]; each laid out as [L, T, …].
  */
 export const GRAPH_IO = {
   inputIds: 'input_ids',
@@ -39,6 +40,7 @@ export const GRAPH_IO = {
   pastValue: (i: number) => `past_value_${i}`,
   presentKey: (i: number) => `present_key_${i}`,
   presentValue: (i: number) => `present_value_${i}`,
+  steeringActive: 'steering_active',
   expertBias: 'expert_bias',
   expertDropped: 'expert_dropped',
   expertMaxWeight: 'expert_max_weight',
@@ -50,6 +52,7 @@ export const GRAPH_IO = {
 
 interface Ctx extends BuildContext {
   variant: GraphVariant;
+  plan: PrecisionPlan;
   cos: string;
   sin: string;
   /** Attention masks [T, S] by sliding window (null = causal only), built on first use. */
@@ -82,9 +85,18 @@ function linear(ctx: Ctx, x: string, weight: string, bias?: string): string {
   return ctx.g.op1('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: 1 });
 }
 
-/** A projection loaded from the checkpoint: [out, in] weight, optional [out] bias. */
-function project(ctx: Ctx, x: string, weight: string, outDim: number, inDim: number, bias?: string): string {
-  return linear(ctx, x, load(ctx, weight, [outDim, inDim]), bias ? load(ctx, bias, [outDim]) : undefined);
+/**
+ * A projection loaded from the checkpoint ([out, in] weight, optional [out] bias) at a storage format: float32
+ * through Gemm, or block-quantised through MatMulNBits when its input width allows (else float32).
+ */
+function project(ctx: Ctx, x: string, weight: string, outDim: number, inDim: number, bias?: string,
+  format: MatrixFormat = ctx.plan.dense): string {
+  const b = bias ? load(ctx, bias, [outDim]) : undefined;
+  const block = quantBlock(inDim);
+  if (format === 'f32' || block === null) return linear(ctx, x, load(ctx, weight, [outDim, inDim]), b);
+  checkShape(ctx.weights, weight, [outDim, inDim]);
+  const w = quantizedWeight(ctx.g, weight, outDim, inDim, () => [ctx.weights.read(weight)], bitsOf(format), block);
+  return matMulNBits(ctx.g, x, w, { bias: b });
 }
 
 function swigluMlp(ctx: Ctx, x: string, gate: string, up: string, down: string, width: number): string {
@@ -239,61 +251,127 @@ function attention(ctx: Ctx, layer: number, x: string, names: LayerWeightNames):
 
 interface RoutingValues {
   routerLogits: string;
-  /** Present when the graph selects (steered graph, and every graph of an in-graph router). */
-  selected?: string;
-  weights?: string;
+  selected: string;
+  weights: string;
+}
+
+/** The layer's routed experts as one op: (router input, normalise?) → Σ_selected w · expert(x). */
+function expertsOp(ctx: Ctx, x: string, names: LayerWeightNames): (routerInput: string) => string {
+  const { g, spec } = ctx;
+  const H = spec.hiddenSize;
+  const E = spec.numExperts;
+  const I = spec.moeIntermediateSize;
+  const experts = expertMatrices(spec, ctx.weights, names.experts!);
+  const activation = spec.expertActivation;
+  const normalize = spec.normTopkProb && spec.router.scoring === 'softmax';
+  const block = quantBlock(H, I);
+  const format = ctx.plan.experts;
+  if (format !== 'f32' && block !== null) {
+    const q = quantizedExperts(g, names.router!, { experts: E, hidden: H, inter: I }, experts, bitsOf(format), block);
+    return (routerInput) => qmoe(g, x, routerInput, q, { k: spec.topK, normalize, activation });
+  }
+  const fc1 = g.weight(`${names.router}.fc1`, [E, 2 * I, H], experts.fc1);
+  const fc2 = g.weight(`${names.router}.fc2`, [E, H, I], experts.fc2);
+  const fc1Bias = experts.fc1Bias ? g.weight(`${names.router}.fc1_bias`, [E, 2 * I], experts.fc1Bias) : '';
+  const fc2Bias = experts.fc2Bias ? g.weight(`${names.router}.fc2_bias`, [E, H], experts.fc2Bias) : '';
+  return (routerInput) => g.op1('MoE', [x, routerInput, fc1, fc1Bias, fc2, fc2Bias], {
+    k: spec.topK, activation_type: 'swiglu', swiglu_fusion: 1, normalize_routing_weights: normalize ? 1 : 0,
+    activation_alpha: float(activation.alpha), activation_beta: float(activation.beta), swiglu_limit: float(activation.limit),
+  }, 'com.microsoft');
+}
+
+/**
+ * Selection and weights computed in the graph (engine/model/onnx/routing.ts), fed to the experts op: softmax → top-k
+ * of (log w on the selected experts, −BIG elsewhere) selects exactly them with weights w/Σw (renormalised or not,
+ * the others weigh 0); the op is linear in the weights, so its output × Σw is Σ w·expert(x) — also when a layer
+ * drops every slot (Σw = 0).
+ */
+function routedInGraph(ctx: Ctx, z: string, steering: LayerSteering | null, correction: string | undefined) {
+  const { g } = ctx;
+  const { selected, weights, valid } = routeInGraph(ctx, z, steering, correction);
+  const logWeights = g.op1('Log', [g.op1('Max', [weights, ctx.scalar(1e-30)])]);
+  const routerInput = g.op1('ScatterElements', [
+    g.op1('Expand', [ctx.scalar(-BIG), g.op1('Shape', [z])]), selected, g.op1('Where', [valid, logWeights, ctx.scalar(-BIG)]),
+  ], { axis: 1, reduction: 'max' });
+  return {
+    routerInput,
+    total: g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 }),
+    selected: g.op1('Where', [valid, selected, g.constInt([-1], [])]),
+    weights,
+  };
 }
 
 function moeBlock(ctx: Ctx, moeIndex: number, x: string, names: LayerWeightNames): { out: string; routing?: RoutingValues } {
   const { g, spec } = ctx;
   const H = spec.hiddenSize;
   const E = spec.numExperts;
-  const I = spec.moeIntermediateSize;
-  let z = project(ctx, x, names.router!, E, H, names.routerBias); // [T, E]
-  const experts = expertMatrices(spec, ctx.weights, names.experts!);
-  const fc1 = ctx.g.weight(`${names.router}.fc1`, [E, 2 * I, H], experts.fc1);
-  const fc2 = ctx.g.weight(`${names.router}.fc2`, [E, H, I], experts.fc2);
-  const fc1Bias = experts.fc1Bias ? ctx.g.weight(`${names.router}.fc1_bias`, [E, 2 * I], experts.fc1Bias) : '';
-  const fc2Bias = experts.fc2Bias ? ctx.g.weight(`${names.router}.fc2_bias`, [E, H], experts.fc2Bias) : '';
-  const { alpha, beta, limit } = spec.expertActivation;
-  const moe = (routerInput: string, normalize: number) =>
-    g.op1('MoE', [x, routerInput, fc1, fc1Bias, fc2, fc2Bias], {
-      k: spec.topK, activation_type: 'swiglu', swiglu_fusion: 1, normalize_routing_weights: normalize,
-      activation_alpha: float(alpha), activation_beta: float(beta), swiglu_limit: float(limit),
-    }, 'com.microsoft');
-
+  const z = project(ctx, x, names.router!, E, H, names.routerBias, 'f32'); // [T, E]
+  const experts = expertsOp(ctx, x, names);
   const row = (input: string) => g.op1('Gather', [input, g.constInt([moeIndex], [])], { axis: 0 }); // [E]
-  const steering = ctx.variant === 'steered'
+  const steering = ctx.variant === 'instrumented'
     ? { bias: row(GRAPH_IO.expertBias), dropped: row(GRAPH_IO.expertDropped), maxWeight: row(GRAPH_IO.expertMaxWeight) }
     : null;
   const correction = names.scoreCorrectionBias ? load(ctx, names.scoreCorrectionBias, [E]) : undefined;
   let out: string;
   let routing: RoutingValues | undefined;
-  if (steering || routesInGraph(spec)) {
-    const { selected, weights, valid } = routeInGraph(ctx, z, steering, correction);
-    // MoE takes softmax → top-k → renormalise of its router input. Feeding log w on the selected experts and
-    // −BIG elsewhere makes it pick exactly them with weights w/Σw; the op is linear in the weights, so scaling its
-    // output by Σw gives Σ w·expert(x) — also when a layer drops every slot (Σw = 0).
-    const logWeights = g.op1('Log', [g.op1('Max', [weights, ctx.scalar(1e-30)])]);
-    const routerInput = g.op1('ScatterElements', [
-      g.op1('Expand', [ctx.scalar(-BIG), g.op1('Shape', [z])]), selected, g.op1('Where', [valid, logWeights, ctx.scalar(-BIG)]),
-    ], { axis: 1, reduction: 'max' });
-    const total = g.op1('ReduceSum', [weights, ctx.ints([-1])], { keepdims: 1 });
-    out = g.op1('Mul', [moe(routerInput, 1), total]);
-    routing = { routerLogits: z, selected: g.op1('Where', [valid, selected, g.constInt([-1], [])]), weights };
+  if (routesInGraph(spec)) {
+    // Neutral steering rows (nothing forced, off or dropped) give the family's own routing.
+    const r = routedInGraph(ctx, z, steering, correction);
+    out = g.op1('Mul', [experts(r.routerInput), r.total]);
+    if (steering) routing = { routerLogits: z, selected: r.selected, weights: r.weights };
+  } else if (steering) {
+    const unsteeredScale = g.constFloat([spec.router.scaling], [1, 1]);
+    const [routerInput, scale, selected, weights] = g.ifElse(GRAPH_IO.steeringActive, ['float', 'float', 'int64', 'float'],
+      () => {
+        const r = routedInGraph(ctx, z, steering, correction);
+        return [r.routerInput, r.total, r.selected, r.weights];
+      },
+      () => [z, unsteeredScale, g.constInt([], [0, spec.topK]), g.constFloat([], [0, spec.topK])]);
+    out = g.op1('Mul', [experts(routerInput), scale]);
+    routing = { routerLogits: z, selected, weights };
   } else {
-    out = moe(z, spec.normTopkProb ? 1 : 0);
+    out = experts(z);
     if (spec.router.scaling !== 1) out = g.op1('Mul', [out, ctx.scalar(spec.router.scaling)]);
-    routing = { routerLogits: z };
   }
 
   if (spec.sharedExpertIntermediateSize > 0) {
     const S = spec.sharedExpertIntermediateSize;
     let shared = swigluMlp(ctx, x, names.sharedGate!, names.sharedUp!, names.sharedDown!, S);
-    if (spec.sharedExpertGate) shared = g.op1('Mul', [shared, g.op1('Sigmoid', [project(ctx, x, names.sharedExpertGate!, 1, H)])]);
+    if (spec.sharedExpertGate) shared = g.op1('Mul', [shared, g.op1('Sigmoid', [project(ctx, x, names.sharedExpertGate!, 1, H, undefined, 'f32')])]);
     out = g.op1('Add', [out, shared]);
   }
-  return { out, routing: ctx.variant === 'plain' ? undefined : routing };
+  return { out, routing };
+}
+
+/**
+ * The token embedding lookup and the LM head at the plan's formats. Tied embeddings are one table serving both, at
+ * the LM head's format (a quantised table is read by GatherBlockQuantized and MatMulNBits alike).
+ */
+function embeddingAndHead(ctx: Ctx, globals: GlobalWeightNames, ids: string): { embedded: string; logits: (x: string) => string } {
+  const { g, spec, plan } = ctx;
+  const V = spec.vocabSize;
+  const H = spec.hiddenSize;
+  const block = quantBlock(H);
+  const read = (name: string) => () => [ctx.weights.read(name)];
+  const bias = globals.lmHeadBias ? load(ctx, globals.lmHeadBias, [V]) : undefined;
+  const tied = globals.lmHead === globals.embed;
+  const tableFormat = tied ? plan.lmHead : plan.embed;
+  let embedded: string;
+  let tiedHead: ((x: string) => string) | undefined;
+  checkShape(ctx.weights, globals.embed, [V, H]);
+  if ((tableFormat === 'int8' || tableFormat === 'int4') && block !== null) {
+    const table = quantizedWeight(g, globals.embed, V, H, read(globals.embed), bitsOf(tableFormat), block);
+    embedded = gatherQuantized(g, table, ids, ctx.ints);
+    tiedHead = (x) => matMulNBits(g, x, table, { bias });
+  } else if (tableFormat === 'f16') {
+    embedded = gatherFloat16(g, float16Table(g, globals.embed, V, H, read(globals.embed)), ids);
+  } else {
+    const table = load(ctx, globals.embed, [V, H]);
+    embedded = g.op1('Gather', [table, ids], { axis: 0 });
+    tiedHead = (x) => linear(ctx, x, table, bias);
+  }
+  const logits = tied ? tiedHead! : (x: string) => project(ctx, x, globals.lmHead, V, H, globals.lmHeadBias, plan.lmHead);
+  return { embedded, logits };
 }
 
 /** Positions' rotation tables [T, 1, rope dim], scaled by the rope's attention factor. */
@@ -320,19 +398,22 @@ export interface BuildControl {
 }
 
 /**
- * Builds every graph variant of a checkpoint; weights stream once to dataFile, which all of them reference. Returns
- * the serialised ModelProtos. Yields to the event loop after each layer, so a host stays responsive (progress,
- * cancel) while a large model builds; an aborted build throws.
+ * Builds every graph variant of a checkpoint at a precision; weights stream once to dataFile (quantised as they
+ * pass, one tensor at a time), which all of them reference. Returns the serialised ModelProtos. Yields to the event
+ * loop after each layer, so a host stays responsive (progress, cancel) while a large model builds; an aborted build
+ * throws.
  */
-export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, dataFile: string,
-  dataLocation: string, control: BuildControl = {}): Promise<Record<GraphVariant, Uint8Array>> {
+export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, source: WeightSource, precision: Precision,
+  dataFile: string, dataLocation: string, control: BuildControl = {}): Promise<Record<GraphVariant, Uint8Array>> {
+  const weights = precision === 'bf16-as-f32' ? bf16Weights(source) : source;
+  const plan = PRECISION_PLANS[precision];
   const store = new ExternalWeights(dataFile, dataLocation);
   const built: Partial<Record<GraphVariant, Uint8Array>> = {};
   try {
     for (const variant of GRAPH_VARIANTS) {
       // The first variant reads and writes the weights, which is nearly all the work; the others reuse them.
       const first = variant === GRAPH_VARIANTS[0];
-      built[variant] = await buildVariant(family, spec, weights, new GraphBuilder(store), variant, async (layer) => {
+      built[variant] = await buildVariant(family, spec, weights, plan, new GraphBuilder(store), variant, async (layer) => {
         if (first) control.onProgress?.(layer + 1, spec.numLayers);
         await new Promise((resolve) => setImmediate(resolve));
         if (control.signal?.aborted) throw new Error('graph build cancelled');
@@ -344,8 +425,8 @@ export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, wei
   return built as Record<GraphVariant, Uint8Array>;
 }
 
-async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, g: GraphBuilder,
-  variant: GraphVariant, layerDone: (layer: number) => Promise<void>): Promise<Uint8Array> {
+async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, plan: PrecisionPlan,
+  g: GraphBuilder, variant: GraphVariant, layerDone: (layer: number) => Promise<void>): Promise<Uint8Array> {
   const scalarCache = new Map<number, string>();
   const moeLayers = moeLayerIndices(spec);
   const L = moeLayers.length;
@@ -356,13 +437,14 @@ async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: 
     g.input(GRAPH_IO.pastKey(i), 'float', [spec.numKvHeads, 'past', spec.headDim]);
     g.input(GRAPH_IO.pastValue(i), 'float', [spec.numKvHeads, 'past', spec.valueHeadDim]);
   }
-  if (variant === 'steered') {
+  if (variant === 'instrumented') {
+    g.input(GRAPH_IO.steeringActive, 'bool', []);
     g.input(GRAPH_IO.expertBias, 'float', [L, spec.numExperts]);
     g.input(GRAPH_IO.expertDropped, 'bool', [L, spec.numExperts]);
     g.input(GRAPH_IO.expertMaxWeight, 'bool', [L, spec.numExperts]);
   }
   const ctx: Ctx = {
-    g, spec, weights, variant, cos: '', sin: '', masks: new Map(),
+    g, spec, weights, variant, plan, cos: '', sin: '', masks: new Map(),
     stepTokens: g.op1('Shape', [ids]),
     pastTokens: g.op1('Shape', [GRAPH_IO.pastKey(0)], { start: 1, end: 2 }),
     ints: (values) => g.constInt(values),
@@ -374,9 +456,8 @@ async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: 
   Object.assign(ctx, ropeTables(ctx, positions));
 
   const globals = family.globalWeights(spec);
-  const H = spec.hiddenSize;
-  const embed = load(ctx, globals.embed, [spec.vocabSize, H]);
-  let x = g.op1('Gather', [embed, ids], { axis: 0 }); // [T, H]
+  const head = embeddingAndHead(ctx, globals, ids);
+  let x = head.embedded; // [T, H]
   const { embedding, residual, logits: logitsDivisor } = spec.multipliers;
   if (embedding !== 1) x = g.op1('Mul', [x, ctx.scalar(embedding)]);
   const addResidual = (base: string, update: string) =>
@@ -399,8 +480,7 @@ async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: 
   }
   x = norm(ctx, x, globals.finalNorm, globals.finalNormBias);
   const tail = g.op1('Slice', [x, logitsFrom, ctx.ints([Number.MAX_SAFE_INTEGER]), ctx.ints([0])]);
-  const lmHead = globals.lmHead === globals.embed ? embed : load(ctx, globals.lmHead, [spec.vocabSize, H]);
-  let logits = linear(ctx, tail, lmHead, globals.lmHeadBias ? load(ctx, globals.lmHeadBias, [spec.vocabSize]) : undefined);
+  let logits = head.logits(tail);
   if (logitsDivisor !== 1) logits = g.op1('Div', [logits, ctx.scalar(logitsDivisor)]);
   g.bindOutput(logits, GRAPH_IO.logits, 'float', ['logit_tokens', spec.vocabSize]);
 
@@ -408,10 +488,8 @@ async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: 
     // [T, n] per layer concatenated to [L·T, n]: the bytes of [L, T, n], one op.
     const stack = (values: string[]) => g.op1('Concat', values, { axis: 0 });
     g.bindOutput(stack(routing.map((r) => r.routerLogits)), GRAPH_IO.routerLogits, 'float', ['layer_tokens', spec.numExperts]);
-    if (routing[0].selected) {
-      g.bindOutput(stack(routing.map((r) => r.selected!)), GRAPH_IO.selectedExperts, 'int64', ['layer_tokens', spec.topK]);
-      g.bindOutput(stack(routing.map((r) => r.weights!)), GRAPH_IO.routingWeights, 'float', ['layer_tokens', spec.topK]);
-    }
+    g.bindOutput(stack(routing.map((r) => r.selected)), GRAPH_IO.selectedExperts, 'int64', ['selected_rows', spec.topK]);
+    g.bindOutput(stack(routing.map((r) => r.weights)), GRAPH_IO.routingWeights, 'float', ['selected_rows', spec.topK]);
   }
   return g.finish(`${spec.modelType}-mote-${variant}`);
 }

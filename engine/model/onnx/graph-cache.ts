@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Checkpoint } from '../checkpoint.ts';
+import type { Precision } from '../precision.ts';
 import { buildGraphs, GRAPH_VARIANTS, type BuildControl, type GraphVariant } from './build-graph.ts';
 
 /** Bump when the graph builder's output changes, so stale cached graphs are rebuilt. */
-const GRAPH_FORMAT = 4;
+const GRAPH_FORMAT = 5;
 const modelFile = (variant: GraphVariant) => `${variant}.onnx`;
 const DATA_FILE = 'weights.bin';
 
@@ -20,13 +21,14 @@ export interface BuiltGraphs {
 }
 
 /**
- * The checkpoint's graphs (every variant, sharing one weights file), built on first use and cached under
- * cacheDir/graphs/<key>/, where the key covers the checkpoint's content and the builder's format. A build goes to a
+ * The checkpoint's graphs at a precision (every variant, sharing one weights file), built on first use and cached
+ * under cacheDir/graphs/<key>/, where the key covers the checkpoint's content, the precision and the builder's
+ * format. A build goes to a
  * temporary folder that is renamed into place when complete, so an interrupted build never leaves a half-written
  * graph.
  */
-export async function ensureGraphs(ckpt: Checkpoint, cacheDir = defaultCacheDir(), control: BuildControl = {}): Promise<BuiltGraphs> {
-  const key = crypto.createHash('sha256').update(JSON.stringify({ GRAPH_FORMAT, content: ckpt.contentHash })).digest('hex').slice(0, 24);
+export async function ensureGraphs(ckpt: Checkpoint, precision: Precision, cacheDir = defaultCacheDir(), control: BuildControl = {}): Promise<BuiltGraphs> {
+  const key = crypto.createHash('sha256').update(JSON.stringify({ GRAPH_FORMAT, content: ckpt.contentHash, precision })).digest('hex').slice(0, 24);
   const graphsDir = path.join(cacheDir, 'graphs');
   const finalDir = path.join(graphsDir, key);
   const modelPaths = Object.fromEntries(GRAPH_VARIANTS.map((v) => [v, path.join(finalDir, modelFile(v))])) as Record<GraphVariant, string>;
@@ -35,9 +37,9 @@ export async function ensureGraphs(ckpt: Checkpoint, cacheDir = defaultCacheDir(
   fs.mkdirSync(graphsDir, { recursive: true });
   const tmpDir = fs.mkdtempSync(path.join(graphsDir, `${key}.tmp-`));
   try {
-    const models = await buildGraphs(ckpt.family, ckpt.spec, ckpt.weights, path.join(tmpDir, DATA_FILE), DATA_FILE, control);
+    const models = await buildGraphs(ckpt.family, ckpt.spec, ckpt.weights, precision, path.join(tmpDir, DATA_FILE), DATA_FILE, control);
     for (const variant of GRAPH_VARIANTS) fs.writeFileSync(path.join(tmpDir, modelFile(variant)), models[variant]);
-    fs.writeFileSync(path.join(tmpDir, 'source.json'), JSON.stringify({ checkpoint: ckpt.dir, contentHash: ckpt.contentHash }, null, 2));
+    fs.writeFileSync(path.join(tmpDir, 'source.json'), JSON.stringify({ checkpoint: ckpt.dir, contentHash: ckpt.contentHash, precision }, null, 2));
     try {
       fs.renameSync(tmpDir, finalDir);
     } catch (err) {

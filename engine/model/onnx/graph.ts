@@ -11,11 +11,27 @@ const EXTERNAL_MIN_BYTES = 1024;
 /** ORT maps external data; 64 KiB-aligned offsets let it map each tensor in place. */
 const EXTERNAL_ALIGN = 64 * 1024;
 
-export type ElemType = 'float' | 'int64' | 'bool';
-const ELEM: Record<ElemType, number> = { float: DT.FLOAT, int64: DT.INT64, bool: DT.BOOL };
+export type ElemType = 'float' | 'int64' | 'bool' | 'uint8' | 'float16';
+const ELEM: Record<ElemType, number> = { float: DT.FLOAT, int64: DT.INT64, bool: DT.BOOL, uint8: DT.UINT8, float16: DT.FLOAT16 };
+
+/**
+ * Element types a stored weight may have, and the typed array its chunks come in: float16 values are their IEEE
+ * half bits (engine/model/onnx/quantize.ts converts), uint8 holds quantised data (packed nibbles for 4-bit).
+ */
+export interface WeightArrays {
+  float: Float32Array;
+  float16: Uint16Array;
+  uint8: Uint8Array;
+}
+export type WeightType = keyof WeightArrays;
+const WEIGHT_ARRAY: { [T in WeightType]: { BYTES_PER_ELEMENT: number; new (n: number): WeightArrays[T] } } = {
+  float: Float32Array,
+  float16: Uint16Array,
+  uint8: Uint8Array,
+};
 
 /** Attribute values: integers become INT(S); wrap a number with `float()` to make it a FLOAT attribute. */
-export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
+export type AttrValue = number | number[] | string | { float: number } | { floats: number[] } | { graph: onnxProto.onnx.IGraphProto };
 export const float = (value: number) => ({ float: value });
 
 function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
@@ -23,12 +39,13 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   if (typeof v === 'number') return { name, type: AT.INT, i: v };
   if (Array.isArray(v)) return { name, type: AT.INTS, ints: v };
   if ('float' in v) return { name, type: AT.FLOAT, f: v.float };
+  if ('graph' in v) return { name, type: AT.GRAPH, g: v.graph };
   return { name, type: AT.FLOATS, floats: v.floats };
 }
 
 /**
- * The large float32 weights of a checkpoint, streamed once to one external data file that every graph variant built
- * from it references. Each weight is written on first use; later uses return the same tensor without reading it.
+ * The large weights of a checkpoint, streamed once to one external data file that every graph variant built from it
+ * references. Each weight is written on first use; later uses return the same tensor without reading it.
  */
 export class ExternalWeights {
   private readonly fd: number;
@@ -39,42 +56,51 @@ export class ExternalWeights {
     this.fd = fs.openSync(dataFile, 'w');
   }
 
-  /** `chunks` is only called the first time a name is seen, and its chunks are written one at a time. */
-  tensor(name: string, dims: number[], chunks: () => Iterable<Float32Array>): onnxProto.onnx.ITensorProto {
+  /**
+   * `chunks` is only called the first time a name is seen, and its chunks are written one at a time. Each chunk is a
+   * typed array of the element type (`WeightArrays`): float32 unless `type` says otherwise.
+   */
+  tensor<T extends WeightType = 'float'>(name: string, dims: number[], chunks: () => Iterable<WeightArrays[T]>,
+    type: T = 'float' as T): onnxProto.onnx.ITensorProto {
     const known = this.tensors.get(name);
     if (known) return known;
+    const elementBytes = WEIGHT_ARRAY[type].BYTES_PER_ELEMENT;
     const expected = dims.reduce((a, d) => a * d, 1);
+    const bytesOf = (c: WeightArrays[T]) => {
+      if (!(c instanceof WEIGHT_ARRAY[type])) throw new Error(`internal: weight ${name} (${type}) got a chunk of ${c.constructor.name}`);
+      return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+    };
     let tensor: onnxProto.onnx.ITensorProto;
-    if (expected * 4 < EXTERNAL_MIN_BYTES) {
-      const parts = [...chunks()];
-      checkCount(name, dims, parts.reduce((a, c) => a + c.length, 0), expected);
-      const data = new Float32Array(expected);
+    if (expected * elementBytes < EXTERNAL_MIN_BYTES) {
+      const parts = [...chunks()].map(bytesOf);
+      checkCount(name, dims, parts.reduce((a, c) => a + c.length, 0) / elementBytes, expected);
+      const data = new Uint8Array(expected * elementBytes);
       let at = 0;
       for (const c of parts) {
         data.set(c, at);
         at += c.length;
       }
-      tensor = { name, dataType: DT.FLOAT, dims, rawData: new Uint8Array(data.buffer) };
+      tensor = { name, dataType: ELEM[type], dims, rawData: data };
     } else {
       const start = Math.ceil(this.offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
       let at = start;
       for (const c of chunks()) {
-        const bytes = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+        const bytes = bytesOf(c);
         let written = 0;
         while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written, at + written);
         at += bytes.length;
       }
-      checkCount(name, dims, (at - start) / 4, expected);
+      checkCount(name, dims, (at - start) / elementBytes, expected);
       this.offset = at;
       tensor = {
         name,
-        dataType: DT.FLOAT,
+        dataType: ELEM[type],
         dims,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: this.dataLocation },
           { key: 'offset', value: String(start) },
-          { key: 'length', value: String(expected * 4) },
+          { key: 'length', value: String(expected * elementBytes) },
         ],
       };
     }
@@ -96,7 +122,7 @@ function checkCount(name: string, dims: number[], count: number, expected: numbe
  * by earlier calls. Weights come from an ExternalWeights store, which graphs built from one checkpoint share.
  */
 export class GraphBuilder {
-  private readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  private nodes: onnxProto.onnx.INodeProto[] = [];
   private readonly initializers: onnxProto.onnx.ITensorProto[] = [];
   private readonly weightNames = new Set<string>();
   private readonly inputs: onnxProto.onnx.IValueInfoProto[] = [];
@@ -132,11 +158,15 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A float32 weight given as consecutive chunks (so a fused tensor never has to exist whole in memory). */
-  weight(name: string, dims: number[], chunks: () => Iterable<Float32Array>): string {
+  /**
+   * A weight given as consecutive chunks (so a fused tensor never has to exist whole in memory); float32 unless
+   * `type` says otherwise (see ExternalWeights.tensor).
+   */
+  weight<T extends WeightType = 'float'>(name: string, dims: number[], chunks: () => Iterable<WeightArrays[T]>,
+    type: T = 'float' as T): string {
     if (!this.weightNames.has(name)) {
       this.weightNames.add(name);
-      this.initializers.push(this.weights.tensor(name, dims, chunks));
+      this.initializers.push(this.weights.tensor(name, dims, chunks, type));
     }
     return name;
   }
@@ -153,6 +183,35 @@ export class GraphBuilder {
       attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
     });
     return outputs;
+  }
+
+  /**
+   * If(cond) with branches built by `then` and `otherwise`, each returning its outputs (same count and element
+   * types, in order). Branch nodes may read any value and weight of the enclosing graph; constants they create are
+   * the enclosing graph's initializers. Returns the If's outputs.
+   */
+  ifElse(cond: string, types: ElemType[], then: () => string[], otherwise: () => string[]): string[] {
+    const branch = (build: () => string[], label: string): onnxProto.onnx.IGraphProto => {
+      const outer = this.nodes;
+      this.nodes = [];
+      try {
+        const values = build();
+        if (values.length !== types.length) throw new Error(`internal: If branch ${label} has ${values.length} outputs, expected ${types.length}`);
+        // A branch output must be produced inside the branch: pass outer values through an Identity.
+        const produced = new Set(this.nodes.flatMap((n) => n.output!));
+        const outputs = values.map((v) => (produced.has(v) ? v : this.op1('Identity', [v])));
+        return {
+          name: this.fresh(label),
+          node: this.nodes,
+          output: outputs.map((name, i) => ({ name, type: { tensorType: { elemType: ELEM[types[i]] } } })),
+        };
+      } finally {
+        this.nodes = outer;
+      }
+    };
+    const thenBranch = branch(then, 'then');
+    const elseBranch = branch(otherwise, 'else');
+    return this.op('If', [cond], { then_branch: { graph: thenBranch }, else_branch: { graph: elseBranch } }, { outputs: types.length });
   }
 
   /** Single-output op. */
@@ -181,7 +240,7 @@ export class GraphBuilder {
       opsetImport: [{ domain: '', version: OPSET }, { domain: 'com.microsoft', version: 1 }],
       graph: {
         name: modelName,
-        node: this.nodes.map((n) => ({ ...n, input: n.input!.map(rename), output: n.output!.map(rename) })),
+        node: renameValues(this.nodes, rename),
         initializer: this.initializers,
         input: this.inputs,
         output: this.outputs,
@@ -189,6 +248,16 @@ export class GraphBuilder {
     });
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/** Nodes with values renamed, inside If branches too (they may read renamed values of the enclosing graph). */
+function renameValues(nodes: onnxProto.onnx.INodeProto[], rename: (value: string) => string): onnxProto.onnx.INodeProto[] {
+  return nodes.map((n) => ({
+    ...n,
+    input: n.input!.map(rename),
+    output: n.output!.map(rename),
+    attribute: n.attribute!.map((a) => (a.g ? { ...a, g: { ...a.g, node: renameValues(a.g.node!, rename) } } : a)),
+  }));
 }
 
 function valueInfo(name: string, type: ElemType, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
