@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { floatArg, intArg } from './arguments.ts';
-import { formatSummary, summarizeModel } from './inspect.ts';
+import { runInspect } from './inspect.ts';
 import { runGenerate } from './generate-command.ts';
 import { modelOptions } from './open-model.ts';
 import { registerProbeCommands } from './probe-commands.ts';
@@ -14,13 +14,13 @@ program
 
 program
   .command('inspect')
-  .description('architecture, layers, experts, k, shared experts, parameter count and memory of a checkpoint folder')
+  .description('architecture, layers, experts, k, router rule, parameters, and the memory each precision needs, of a checkpoint folder')
   .requiredOption('--model <dir>', 'Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)')
+  .option('--context <n>', 'context the memory estimates are for (default: the model\'s, at most 4096)', intArg('--context', 16))
+  .option('--fidelity', 'also build and run every precision and report its agreement with float32: routing (expert slots), next token, largest logit difference')
+  .option('--threads <n>', 'onnxruntime intra-op threads for --fidelity (0 = automatic)', intArg('--threads'), 0)
   .option('--json', 'print the summary as JSON')
-  .action((opts: { model: string; json?: boolean }) => {
-    const summary = summarizeModel(opts.model);
-    console.log(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
-  });
+  .action(runInspect);
 
 modelOptions(program
   .command('generate')

@@ -8,10 +8,10 @@ import { rankExperts } from '../../engine/analysis/rank.ts';
 import { loadTokenizer, type TextTokenizer } from '../../engine/model/tokenizer.ts';
 import { loadProbeSet } from '../../engine/probes/load-probe-set.ts';
 import { runProbes } from '../../engine/probes/run-probes.ts';
-import type { ModelRunner } from '../../engine/runtime/model-runner.ts';
+import { ModelRunner } from '../../engine/runtime/model-runner.ts';
 import { openDatabase, type WritableDB } from '../../engine/store/database.ts';
 import type { MaskEntry } from '../../engine/steering/mask.ts';
-import { openRunner } from '../helpers/engine-run.ts';
+import { testCacheDir } from '../helpers/engine-run.ts';
 
 /** What the embedded demo model exists to show (issue: fTRI §6), measured on the committed checkpoint. */
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -19,7 +19,7 @@ const DEMO = path.join(ROOT, 'models/demo');
 const planted: { layer: number; expert: number }[] = JSON.parse(fs.readFileSync(path.join(DEMO, 'planted-experts.json'), 'utf8')).planted;
 const P = planted.length;
 
-describe('demo model: the pipeline finds the planted experts and steering moves the behaviour', () => {
+for (const precision of ['f32', 'int8'] as const) describe(`demo model at ${precision}: the pipeline finds the planted experts and steering moves the behaviour`, () => {
   let runner: ModelRunner;
   let tokenizer: TextTokenizer;
   let db: WritableDB;
@@ -27,7 +27,7 @@ describe('demo model: the pipeline finds the planted experts and steering moves 
   let evaluation: EvaluationResult;
 
   before(async () => {
-    runner = await openRunner(DEMO);
+    runner = await ModelRunner.open(DEMO, { cacheDir: testCacheDir, threads: 1, precision });
     tokenizer = await loadTokenizer(DEMO, runner.checkpoint.config);
     db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mote-demo-')), 'demo.db'));
     const setFile = path.join(ROOT, 'probes/demo-refusal.json');

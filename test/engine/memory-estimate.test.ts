@@ -30,7 +30,7 @@ const QWEN3: MemorySpec = {
 const QMOE = { int8: 1.125, int4: 0.125 + 1.625 }; // int4: scales mapped, unpacked copy + MLAS blobs prepacked
 const NBITS = { int8: 1.53, int4: 1.0 }; // MatMulNBits, accuracy_level 4: mapped scales + prepacked data
 const GEMM = 4; // float32, prepacked
-const TABLE = { int8: 1.125, int4: 0.625 };
+const TABLE = { f16: 2, int8: 1.125 }; // embedding tables, read in place
 /** Whole bytes, as the estimate rounds each matrix's. */
 const bytes = (x: number) => Math.round(x);
 
@@ -54,15 +54,15 @@ describe('memory estimate', () => {
     assert.equal(f32.weights.total, 6_919_161_856 * 4, 'every weight once');
     const int8 = estimateMemory(OLMOE, 'int8', 4096).weights;
     assert.equal(int8.experts, 7_247_757_312); // 6,442,450,944 × 1.125
-    assert.equal(int8.dense, bytes(dense * NBITS.int8));
-    assert.equal(int8.embed, table * TABLE.int8);
+    assert.equal(int8.dense, dense * GEMM, 'dense projections stay float32');
+    assert.equal(int8.embed, table * TABLE.f16, 'the embedding table is float16');
     assert.equal(int8.lmHead, bytes(table * NBITS.int8));
     assert.equal(int8.router, router * GEMM);
-    assert.equal(int8.total, experts * QMOE.int8 + bytes(dense * NBITS.int8) + router * GEMM + table * TABLE.int8 + bytes(table * NBITS.int8) + norms * 4);
+    assert.equal(int8.total, experts * QMOE.int8 + dense * GEMM + router * GEMM + table * TABLE.f16 + bytes(table * NBITS.int8) + norms * 4);
     const int4 = estimateMemory(OLMOE, 'int4', 4096).weights;
     assert.equal(int4.experts, 11_274_289_152); // × 1.75: QMoE int4 is prepacked, larger than int8
-    assert.equal(int4.dense, bytes(dense * NBITS.int4));
-    assert.equal(int4.embed, table * TABLE.int4);
+    assert.equal(int4.dense, dense * GEMM);
+    assert.equal(int4.embed, table * TABLE.f16);
     assert.equal(int4.lmHead, bytes(table * NBITS.int8)); // the LM head stays int8
   });
 
@@ -99,7 +99,7 @@ describe('memory estimate', () => {
     assert.equal(experts + dense + router + 2 * table + norms, 30_532_122_624); // "30B"
     assert.equal(parameterCount(QWEN3 as ModelSpec).total, 30_532_122_624 - 48 * 2 * 128);
     assert.equal(e.weights.experts, 32_614_907_904); // × 1.125
-    assert.equal(e.weights.total, experts * QMOE.int8 + bytes(dense * NBITS.int8) + router * GEMM + table * TABLE.int8 + bytes(table * NBITS.int8) + norms * 4);
+    assert.equal(e.weights.total, experts * QMOE.int8 + dense * GEMM + router * GEMM + table * TABLE.f16 + bytes(table * NBITS.int8) + norms * 4);
     assert.equal(e.kvCache, 48 * 4 * 128 * 32768 * 2 * 4); // 6 GiB
     assert.equal(e.kvCache, 6 * GiB);
     assert.equal(e.workspace.attention, 2 * 32 * 512 * 32768 * 4); // 4 GiB: one layer's scores and probabilities
@@ -111,7 +111,7 @@ describe('memory estimate', () => {
     const odd: MemorySpec = { ...OLMOE, numLayers: 1, moeLayers: [true], moeIntermediateSize: 1000 }; // fc2's input: 1000
     const e = estimateMemory(odd, 'int4', 128);
     assert.equal(e.weights.experts, 64 * 3 * 2048 * 1000 * 4); // both expert matrices: QMoE takes a layer whole
-    assert.equal(e.weights.dense, bytes(4 * 2048 * 2048 * NBITS.int4));
+    assert.equal(e.weights.dense, 4 * 2048 * 2048 * GEMM);
 
     const tied = estimateMemory({ ...OLMOE, tieWordEmbeddings: true }, 'int4', 128);
     assert.equal(tied.params.lmHead, 0);

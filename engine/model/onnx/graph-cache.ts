@@ -7,7 +7,7 @@ import type { Precision } from '../precision.ts';
 import { buildGraphs, GRAPH_VARIANTS, type BuildControl, type GraphVariant } from './build-graph.ts';
 
 /** Bump when the graph builder's output changes, so stale cached graphs are rebuilt. */
-const GRAPH_FORMAT = 5;
+const GRAPH_FORMAT = 8;
 const modelFile = (variant: GraphVariant) => `${variant}.onnx`;
 const DATA_FILE = 'weights.bin';
 
