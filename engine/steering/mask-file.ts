@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { ModelSpec } from '../model/spec.ts';
-import type { ExpertMask, MaskEntry, ModelIdentity } from '../protocol/types.ts';
+import { PRECISIONS, type ExpertMask, type MaskEntry, type ModelIdentity } from '../protocol/types.ts';
 
 export type { ModelIdentity };
 
@@ -44,6 +44,9 @@ export function parseMaskFile(text: string, source: string): MaskFile {
       if (!Number.isInteger(model[key])) problems.push(`model.${key}: expected an integer`);
     }
     if (typeof model.checkpoint !== 'string') problems.push('model.checkpoint: expected a string');
+    if (model.precision !== undefined && !(PRECISIONS as readonly unknown[]).includes(model.precision)) {
+      problems.push(`model.precision: expected one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(model.precision)}`);
+    }
   }
   if (value.mode !== 'backfill' && value.mode !== 'drop') problems.push(`mode: expected "backfill" or "drop", got ${JSON.stringify(value.mode)}`);
   if (value.forceWeight !== 'natural' && value.forceWeight !== 'max') problems.push(`forceWeight: expected "natural" or "max", got ${JSON.stringify(value.forceWeight)}`);
@@ -79,7 +82,12 @@ export function checkMaskFits(file: MaskFile, identity: ModelIdentity, source: s
   if (m.experts !== identity.experts) problems.push(`made for ${m.experts} experts per layer, the model has ${identity.experts}`);
   if (m.topK !== identity.topK) problems.push(`made for k=${m.topK}, the model routes each token to ${identity.topK}`);
   if (problems.length) throw new Error(`${source} does not fit the loaded model: ${problems.join('; ')}`);
-  return { warnings: m.checkpoint === identity.checkpoint ? [] : [`${source} was made for checkpoint ${m.checkpoint}, the loaded one is ${identity.checkpoint}`] };
+  const warnings: string[] = [];
+  if (m.checkpoint !== identity.checkpoint) warnings.push(`${source} was made for checkpoint ${m.checkpoint}, the loaded one is ${identity.checkpoint}`);
+  // Masks from before precisions were recorded came from float32 runs.
+  const madeAt = m.precision ?? 'f32';
+  if (identity.precision && madeAt !== identity.precision) warnings.push(`${source} was made at precision ${madeAt}, the model runs at ${identity.precision}`);
+  return { warnings };
 }
 
 export function toExpertMask(file: MaskFile): ExpertMask {

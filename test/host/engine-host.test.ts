@@ -190,8 +190,13 @@ describe('engine host', () => {
     const file = JSON.parse(out.json);
     assert.equal(file.format, 'mote-mask');
     assert.deepEqual(file.model, (await callHost(host, 'model.current', {}))!.identity);
+    assert.equal(file.model.precision, 'f32', 'the precision the mask was found at travels with it');
     const back = await callHost(host, 'mask.import', { json: out.json, source: out.fileName });
     assert.deepEqual(back, { mask, name: 'refusal experts', warnings: [] });
+    const int4 = await callHost(host, 'mask.import', { json: JSON.stringify({ ...file, model: { ...file.model, precision: 'int4' } }), source: 'q.json' });
+    assert.deepEqual(int4.warnings, ['q.json was made at precision int4, the model runs at f32']);
+    await rejects(callHost(host, 'mask.import', { json: JSON.stringify({ ...file, model: { ...file.model, precision: 'fp8' } }), source: 'q.json' }),
+      'failed', /model\.precision: expected one of f32, bf16-as-f32, int8, int4, got "fp8"/);
   });
 
   it('exports and re-imports a mask in EasySteer layer_configs form', async () => {
