@@ -196,9 +196,10 @@ export class EngineHost {
     'mask.export': async (p) => exportMask(p.mask, p.format, this.maskTarget(), p.name),
     'mask.import': async (p) => importMask(p.json, p.source ?? 'the imported mask', this.maskTarget()),
     'rankings.csv': async (p) => {
-      this.findRun(p.runId);
+      const run = this.findRun(p.runId);
       const ranking = rankExperts(this.db, p.runId, p.target, p.method, p.span);
-      return { csv: rankingCsv(ranking), fileName: `run-${p.runId}-${p.target}-${p.method}-${p.span}.csv`.replace(/[^\p{L}\p{N}._-]+/gu, '-') };
+      const fileName = `run-${p.runId}-${run.model.precision}-${p.target}-${p.method}-${p.span}.csv`;
+      return { csv: rankingCsv(ranking), fileName: fileName.replace(/[^\p{L}\p{N}._-]+/gu, '-') };
     },
     'bundle.export': async (p) => {
       const { info } = this.loaded();

@@ -317,7 +317,7 @@ describe('engine host', () => {
     await rejects(callHost(host, 'runs.heatmap', { runId: 999, span: 'prompt' }), 'not-found', /run 999 does not exist/);
 
     const csv = await callHost(host, 'rankings.csv', { runId: run.runId, target: 'a', method: 'mote', span: 'prompt' });
-    assert.equal(csv.fileName, `run-${run.runId}-a-mote-prompt.csv`);
+    assert.equal(csv.fileName, `run-${run.runId}-f32-a-mote-prompt.csv`);
     const lines = csv.csv.trimEnd().split('\n');
     assert.equal(lines[0], 'rank,layer,expert,score,rate_target,rate_other,mean_target,mean_other,p,q');
     assert.equal(lines.length, 17);
