@@ -69,7 +69,7 @@ function ModelBadge() {
   return (
     <div className="model-badge" data-testid="model-badge">
       <span className={`dot dot-${status}`} title={`engine ${status}`} />
-      {opening ? 'opening model…' : info ? `${info.architecture} · ${info.moeLayers.length}×${info.experts} · k ${info.topK}${info.demo ? ' · demo' : ''}` : 'no model'}
+      {opening ? 'opening model…' : info ? `${info.architecture} · ${info.moeLayers.length}×${info.experts} · k ${info.topK} · ${info.precision}${info.demo ? ' · demo' : ''}` : 'no model'}
       {entries > 0 && <span className="badge accent" title="entries in the current mask">mask {entries}</span>}
     </div>
   );

@@ -2,6 +2,7 @@ import type { ProbePromptInfo, RunSummary } from '../../engine/protocol/types.ts
 import { ErrorText } from '../components/ErrorText.tsx';
 import { NumberField } from '../components/NumberField.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
+import { runMismatch } from '../state/slices/imaging-slice.ts';
 import { isListingError } from '../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
 
@@ -56,6 +57,7 @@ function ProbeSetList() {
 function ProbeSetDetail() {
   const { expanded, expandError, selected, generateTokens, forceNew, job, jobMessage, jobFailed } = useApp((s) => s.probes);
   const checkpoint = useApp((s) => s.model.info?.checkpoint);
+  const precision = useApp((s) => s.model.info?.precision);
   const { runProbes, cancelProbes, setGenerateTokens, setForceNew } = useActions();
   const prompts = expanded?.prompts ?? [];
   // Counts made with another model's tokenizer are not shown (the set is re-expanded when the model changes).
@@ -73,7 +75,8 @@ function ProbeSetDetail() {
           <input type="checkbox" checked={forceNew} onChange={(e) => setForceNew(e.target.checked)} data-testid="probe-force-new" />
           start fresh
         </label>
-        <button type="button" disabled={!selected || !checkpoint || !!job || !expanded || tooLong > 0} onClick={() => void runProbes()} data-testid="probe-run">Run probe set</button>
+        <button type="button" disabled={!selected || !checkpoint || !!job || !expanded || tooLong > 0} onClick={() => void runProbes()}
+          title={precision ? `records the run at the loaded model's precision, ${precision}` : undefined} data-testid="probe-run">Run probe set</button>
         <button type="button" className="secondary" disabled={!job || job.cancelling} onClick={cancelProbes} data-testid="probe-cancel">Cancel</button>
       </div>
       {job && <ProgressBar testId="probe-progress" label={job.cancelling ? 'Cancelling…' : job.runId ? `Run ${job.runId}` : 'Starting'} done={job.done} total={job.total} />}
@@ -123,11 +126,12 @@ function ProbeSetDetail() {
 
 function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
   const { runs, runsError, job } = useApp((s) => s.probes);
-  const checkpoint = useApp((s) => s.model.info?.checkpoint);
+  const info = useApp((s) => s.model.info);
+  const checkpoint = info?.checkpoint;
   const { runProbes, selectRun } = useActions();
   const sorted = [...runs].sort((a, b) => b.id - a.id);
   const live = (r: RunSummary) => job?.runId === r.id;
-  const resumable = (r: RunSummary) => (r.status === 'running' || r.status === 'cancelled') && r.modelHash === checkpoint && !live(r);
+  const unfinished = (r: RunSummary) => (r.status === 'running' || r.status === 'cancelled') && r.modelHash === checkpoint && !live(r);
   return (
     <section className="panel">
       <h2>Runs</h2>
@@ -138,29 +142,52 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
         <div className="table-scroll short">
           <table className="table" data-testid="runs-table">
             <thead>
-              <tr><th className="num">run</th><th>probe set</th><th>status</th><th className="num">recorded</th><th className="num">gen. tokens</th><th>model</th><th>created</th><th /></tr>
+              <tr>
+                <th className="num">run</th><th>probe set</th><th>status</th><th className="num">recorded</th><th className="num">gen. tokens</th><th>model</th>
+                <th title="the precision the run was recorded at">precision</th><th>created</th><th />
+              </tr>
             </thead>
             <tbody>
-              {sorted.map((r) => (
-                <tr key={r.id} data-testid="run-row" data-run-id={r.id} data-status={r.status}>
-                  <td className="num">{r.id}</td>
-                  <td>{r.setId}</td>
-                  <td><span className={`status status-${r.status}`} title={r.error ?? undefined}>{r.status}</span></td>
-                  <td className="num">{live(r) ? job!.done : r.recorded} / {r.promptCount}</td>
-                  <td className="num">{r.generateTokens}</td>
-                  <td className={r.modelHash === checkpoint ? undefined : 'muted'}>{r.architecture} {r.modelHash.slice(0, 8)}</td>
-                  <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
-                  <td className="actions">
-                    {resumable(r) && <button type="button" className="small" disabled={!!job} onClick={() => void runProbes(r)} data-testid="run-resume">Resume</button>}
-                    {r.recorded > 0 && r.modelHash === checkpoint && (
-                      <button type="button" className="small secondary" onClick={() => { void selectRun(r.id); onOpenRun(); }} data-testid="run-open">Imaging</button>
-                    )}
-                  </td>
-                </tr>
-              ))}
+              {sorted.map((r) => {
+                const mismatch = runMismatch(r, info);
+                const otherPrecision = mismatch === 'precision' ? `recorded at ${r.precision}, the model is loaded at ${info?.precision}` : undefined;
+                return (
+                  <tr key={r.id} data-testid="run-row" data-run-id={r.id} data-status={r.status} data-precision={r.precision}>
+                    <td className="num">{r.id}</td>
+                    <td>{r.setId}</td>
+                    <td><span className={`status status-${r.status}`} title={r.error ?? undefined}>{r.status}</span></td>
+                    <td className="num">{live(r) ? job!.done : r.recorded} / {r.promptCount}</td>
+                    <td className="num">{r.generateTokens}</td>
+                    <td className={mismatch === 'checkpoint' ? 'muted' : undefined}>{r.architecture} {r.modelHash.slice(0, 8)}</td>
+                    <td data-testid="run-precision">
+                      {otherPrecision
+                        ? <span className="badge warn" title={`${otherPrecision}: it can be viewed, not resumed`}>{r.precision}</span>
+                        : <span className={mismatch ? 'muted' : undefined}>{r.precision}</span>}
+                    </td>
+                    <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
+                    <td className="actions">
+                      {unfinished(r) && (
+                        <button type="button" className="small" disabled={!!job || !!otherPrecision} onClick={() => void runProbes(r)} data-testid="run-resume"
+                          title={otherPrecision ? `${otherPrecision}: reopen the model at ${r.precision} to resume it` : undefined}>
+                          Resume
+                        </button>
+                      )}
+                      {r.recorded > 0 && r.modelHash === checkpoint && (
+                        <button type="button" className="small secondary" onClick={() => { void selectRun(r.id); onOpenRun(); }} data-testid="run-open">Imaging</button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>
+      )}
+      {info && sorted.some((r) => runMismatch(r, info) === 'precision') && (
+        <p className="hint" data-testid="runs-precision-note">
+          <span className="badge warn">marked</span> runs were recorded at another precision than the loaded model's ({info.precision}): they
+          can be viewed in Imaging, but resumed only with the model reopened at their precision.
+        </p>
       )}
     </section>
   );

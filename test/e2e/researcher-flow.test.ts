@@ -1,6 +1,7 @@
 /**
  * End to end, against the real engine: `mote serve` in browser mode on the embedded demo model (models/demo), driven
- * in headless Chromium through the researcher's flow — run the demo probe set, find the planted experts in Imaging,
+ * in headless Chromium through the researcher's flow — see the memory estimate and reopen the demo model at int8, run
+ * the demo probe set (recorded at int8), find the planted experts in Imaging,
  * switch the top P off in Steering, see the refusal go away in Compare, export the mask and import it again.
  * A screenshot per step goes to test-artifacts/e2e/ (gitignored).
  *
@@ -141,6 +142,29 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     await shot('01-model');
   });
 
+  step('Model: the memory estimate shows before opening; opened at int8, the card and header say int8', async () => {
+    // With no folder typed, the estimate is the demo model's: every precision, its total, and what auto picks.
+    const estimate = page.locator('[data-testid="model-estimate"]:not(.loading)');
+    await estimate.waitFor();
+    const summary = await tid('model-estimate-summary').innerText();
+    assert.match(summary, new RegExp(`^Memory estimate for the demo model \\(${config.model_type}\\) at a context of ${config.max_position_embeddings} tokens · [0-9.]+ [KMGT]iB available · auto picks (f32|int8|int4)$`), summary);
+    const rows = tid('model-estimate-row');
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-precision'))), ['f32', 'int8', 'int4']);
+    assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-fits'))), ['true', 'true', 'true'], 'the tiny demo model fits at every precision');
+    for (const text of await rows.allInnerTexts()) assert.match(text, /^(f32|int8|int4)( auto)?(\s+[0-9.]+ (B|KiB|MiB|GiB)){4}\s+fits$/, text);
+    await tid('model-precision-int8').click();
+    assert.match(await tid('model-precision-hint').innerText(), /^int8: routed experts quantised/);
+    await page.locator('[data-testid="model-estimate-row"][data-precision="int8"].chosen').waitFor();
+    await shot('01b-model-estimate');
+    await tid('model-open-demo').click();
+    await page.locator('[data-testid="model-card"][data-precision="int8"]').waitFor();
+    assert.equal(await tid('model-card-precision').innerText(), 'int8\nprecision');
+    assert.match(await tid('model-card-memory').innerText(), new RegExp(`^[0-9.]+ [KMG]iB\nmemory \\(estimate, context ${config.max_position_embeddings}\\)$`));
+    assert.match(await tid('model-card').innerText(), /Precision\s+int8: routed experts quantised/);
+    assert.match(await tid('model-badge').innerText(), new RegExp(`^${config.model_type} · \\d+×${config.num_experts} · k ${config.num_experts_per_tok} · int8 · demo`));
+    await shot('01c-model-int8');
+  });
+
   step('Probes: token counts under the model; a set with a prompt past its context cannot start', async () => {
     await tid('tab-probes').click();
     await page.locator(`[data-testid="probe-set"][data-file$="/${TOO_LONG_FILE}"]`).click();
@@ -172,7 +196,10 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     await tid('probe-message').waitFor({ timeout: 150_000 });
     const message = await tid('probe-message').innerText();
     assert.match(message, /finished/, `probe run outcome: ${message}`);
-    await page.locator('[data-testid="run-row"][data-status="finished"]').waitFor();
+    const finished = page.locator('[data-testid="run-row"][data-status="finished"]');
+    await finished.waitFor();
+    assert.equal(await finished.getAttribute('data-precision'), 'int8', 'the run is recorded at the precision the model was opened at');
+    assert.equal(await finished.getByTestId('run-precision').innerText(), 'int8');
     await shot('03-probes-finished');
   }, 170_000);
 
@@ -250,6 +277,7 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     assert.equal(file.name, 'demo top-P');
     assert.deepEqual(file.model, {
       architecture: config.model_type, layers: config.num_hidden_layers, experts: config.num_experts, topK: config.num_experts_per_tok, checkpoint: hash,
+      precision: 'int8',
     });
     assert.equal(file.mode, maskBefore.mode);
     assert.equal(file.forceWeight, maskBefore.forceWeight);

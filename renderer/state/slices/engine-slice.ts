@@ -12,6 +12,11 @@ export interface EngineSlice {
    * and the selected probe set's token counts are redone with its tokenizer.
    */
   modelChanged(): void;
+  /**
+   * The same checkpoint is loaded at another precision or context: comparisons made at the old one no longer apply,
+   * and the selected probe set's prompts are checked against the new context. Masks and runs still apply.
+   */
+  precisionChanged(): void;
 }
 
 export const engineSlice = ({ set, get }: SliceContext): EngineSlice => ({
@@ -35,6 +40,12 @@ export const engineSlice = ({ set, get }: SliceContext): EngineSlice => ({
     get().resetCompare();
     get().resetImaging();
     void get().loadRuns().then(() => get().loadImaging());
+    const { selected } = get().probes;
+    if (selected) void get().selectProbeSet(selected);
+  },
+
+  precisionChanged() {
+    get().resetCompare();
     const { selected } = get().probes;
     if (selected) void get().selectProbeSet(selected);
   },

@@ -1,4 +1,4 @@
-import type { PromptHit, RankMethod, RunSummary, Span } from '../../../engine/protocol/types.ts';
+import type { ModelInfo, PromptHit, RankMethod, RunSummary, Span } from '../../../engine/protocol/types.ts';
 import { errorText } from '../../host/engine-client.ts';
 import { heatmapKey, heatmaps, promptRoutings, rankingKey, rankings, toHeatmapGrids, toRankingGrids } from '../datasets.ts';
 import type { AppState, SliceContext } from '../store.ts';
@@ -35,9 +35,15 @@ export interface ImagingSlice {
   showPromptRouting(idx: number): Promise<void>;
 }
 
-/** Runs recorded with the loaded checkpoint, newest first. */
+/** Runs recorded with the loaded checkpoint (at any precision: they can be viewed), newest first. */
 export const runsOfModel = (s: AppState): RunSummary[] =>
   s.probes.runs.filter((r) => r.modelHash === s.model.info?.checkpoint).sort((a, b) => b.id - a.id);
+
+/** How a run differs from the loaded model: another checkpoint, the same one at another precision, or not at all. */
+export function runMismatch(run: RunSummary, info: ModelInfo | null): 'checkpoint' | 'precision' | null {
+  if (run.modelHash !== info?.checkpoint) return 'checkpoint';
+  return run.precision !== info.precision ? 'precision' : null;
+}
 
 const initial: ImagingSlice['imaging'] = {
   runId: null, span: 'prompt', show: 'score', rateClass: null, method: 'mote', target: null, heatmapKey: null, rankingKey: null,
@@ -65,7 +71,12 @@ export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => 
     async loadImaging() {
       const runs = runsOfModel(get()).filter((r) => r.recorded > 0);
       let { runId } = get().imaging;
-      if (runId === null || !runs.some((r) => r.id === runId)) runId = (runs.find((r) => r.status === 'finished') ?? runs[0])?.id ?? null;
+      if (runId === null || !runs.some((r) => r.id === runId)) {
+        // The newest finished run at the loaded precision, else the newest finished one, else the newest.
+        const precision = get().model.info?.precision;
+        const finished = runs.filter((r) => r.status === 'finished');
+        runId = (finished.find((r) => r.precision === precision) ?? finished[0] ?? runs[0])?.id ?? null;
+      }
       if (runId === null) return patch({ runId: null, heatmapKey: null, rankingKey: null });
       const run = runs.find((r) => r.id === runId)!;
       const im = get().imaging;

@@ -1,12 +1,14 @@
 import { useHost } from '../../host/use-host.ts';
 import { useApp, useAppStore } from '../../state/use-app.ts';
-import { OutcomeLine, useExport } from './export-outcome.tsx';
+import { OutcomeLine, RunPrecision, useExport } from './export-outcome.tsx';
 
 /** Model identity, probe set, mask, seed and the outputs on screen (Compare panes, live output), as one JSON file. */
 export function BundleExport() {
   const host = useHost();
   const store = useAppStore();
   const runId = useApp((s) => s.imaging.runId);
+  const shownRun = useApp((s) => s.probes.runs.find((r) => r.id === s.imaging.runId));
+  const modelPrecision = useApp((s) => s.model.info?.precision);
   const [outcome, run] = useExport();
   const exportBundle = () =>
     run('Run bundle', async () => {
@@ -23,7 +25,10 @@ export function BundleExport() {
   return (
     <section className="panel">
       <h2>Run bundle</h2>
-      <p className="hint">{runId !== null ? `Run ${runId}, ` : ''}the current mask, the seed and the generated outputs, for a reproducible record.</p>
+      <p className="hint" data-testid="export-bundle-run">
+        {runId !== null && <>Run {runId}{shownRun && <> (recorded at <RunPrecision precision={shownRun.precision} model={modelPrecision} />)</>}, </>}
+        the current mask{modelPrecision ? ` (model at ${modelPrecision})` : ''}, the seed and the generated outputs, for a reproducible record.
+      </p>
       <button type="button" onClick={() => void exportBundle()} data-testid="export-bundle">Export run bundle</button>
       <OutcomeLine outcome={outcome} testId="export-bundle-result" />
     </section>

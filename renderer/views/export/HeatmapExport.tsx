@@ -4,7 +4,7 @@ import { heatmaps, rankings } from '../../state/datasets.ts';
 import type { AppState } from '../../state/store.ts';
 import { useApp, useAppStore } from '../../state/use-app.ts';
 import { gridValues } from '../imaging/grid-values.ts';
-import { OutcomeLine, useExport } from './export-outcome.tsx';
+import { OutcomeLine, RunPrecision, useExport } from './export-outcome.tsx';
 
 /** The heatmap as Imaging shows it now. */
 function figureOf(s: AppState): { spec: FigureSpec; base: string } | null {
@@ -12,15 +12,21 @@ function figureOf(s: AppState): { spec: FigureSpec; base: string } | null {
   const h = heatmaps.get(im.heatmapKey);
   const r = rankings.get(im.rankingKey);
   if (im.runId === null || !h) return null;
+  const precision = s.probes.runs.find((run) => run.id === im.runId)?.precision;
   const { values, scale } = gridValues(im.show, h, r, im.rateClass);
   const what = im.show === 'score' ? `${im.method}-${im.target}` : `${im.show}-${im.rateClass}`;
-  return { spec: { title: `run ${im.runId} · ${im.span} tokens · ${scale.label}`, layers: h.layers, experts: h.experts, values, scale }, base: `heatmap-run${im.runId}-${im.span}-${what}` };
+  return {
+    spec: { title: `run ${im.runId}${precision ? ` (${precision})` : ''} · ${im.span} tokens · ${scale.label}`, layers: h.layers, experts: h.experts, values, scale },
+    base: `heatmap-run${im.runId}${precision ? `-${precision}` : ''}-${im.span}-${what}`,
+  };
 }
 
 export function HeatmapExport() {
   const host = useHost();
   const store = useAppStore();
   const im = useApp((s) => s.imaging);
+  const shownRun = useApp((s) => s.probes.runs.find((r) => r.id === s.imaging.runId));
+  const modelPrecision = useApp((s) => s.model.info?.precision);
   const ready = im.runId !== null && im.heatmapKey !== null;
   const [outcome, run] = useExport();
   const exportCsv = () =>
@@ -39,7 +45,11 @@ export function HeatmapExport() {
   return (
     <section className="panel">
       <h2>Rankings and heatmap</h2>
-      <p className="hint">{ready ? `From Imaging: run ${im.runId}, ${im.span} tokens, ${im.method === 'mote' ? 'MoTE' : 'RD'} ranking for target ${im.target}.` : 'Open a run in Imaging first.'}</p>
+      <p className="hint" data-testid="export-heatmap-run">
+        {ready
+          ? <>From Imaging: run {im.runId}{shownRun && <> recorded at <RunPrecision precision={shownRun.precision} model={modelPrecision} /></>}, {im.span} tokens, {im.method === 'mote' ? 'MoTE' : 'RD'} ranking for target {im.target}.</>
+          : 'Open a run in Imaging first.'}
+      </p>
       <div className="row controls wrap">
         <button type="button" disabled={!ready || !im.target} onClick={() => void exportCsv()} data-testid="export-rankings">Rankings CSV</button>
         <button type="button" disabled={!ready} onClick={() => void exportFigure('png')} data-testid="export-heatmap-png">Heatmap PNG</button>

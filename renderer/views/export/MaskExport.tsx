@@ -8,6 +8,7 @@ export function MaskExport() {
   const host = useHost();
   const mask = useApp((s) => s.steering.mask);
   const name = useApp((s) => s.steering.maskName);
+  const precision = useApp((s) => s.model.info?.precision);
   const { setMaskName } = useActions();
   const [format, setFormat] = useState<'mote' | 'easysteer'>('mote');
   const [outcome, run] = useExport();
@@ -19,7 +20,7 @@ export function MaskExport() {
   return (
     <section className="panel">
       <h2>Export mask</h2>
-      <p className="hint">The current mask: {mask.entries.length} entries, {mask.mode}/{mask.forceWeight}.</p>
+      <p className="hint">The current mask: {mask.entries.length} entries, {mask.mode}/{mask.forceWeight}{precision ? `; MoTE JSON records the model's identity and precision (${precision})` : ''}.</p>
       <div className="row controls wrap">
         <input type="text" value={name} placeholder="name (optional)" onChange={(e) => setMaskName(e.target.value)} data-testid="export-mask-name" aria-label="mask name" />
         <Segmented<'mote' | 'easysteer'>

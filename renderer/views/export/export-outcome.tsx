@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { Precision } from '../../../engine/protocol/types.ts';
 import { errorText } from '../../host/engine-client.ts';
 
 /** Outcome line of one export: where it went, or the error. */
@@ -24,4 +25,11 @@ export function useExport(): [Outcome | null, (what: string, save: () => Promise
 export function OutcomeLine({ outcome, testId }: { outcome: Outcome | null; testId: string }) {
   if (!outcome) return null;
   return outcome.ok ? <div className="message" data-testid={testId}>{outcome.text}</div> : <pre className="error" data-testid={testId}>{outcome.text}</pre>;
+}
+
+/** A run's precision in an export's description, marked when the loaded model runs at another one. */
+export function RunPrecision({ precision, model }: { precision: Precision; model: Precision | undefined }) {
+  return precision === model || !model
+    ? <b>{precision}</b>
+    : <span className="badge warn" title={`the loaded model runs at ${model}`}>{precision} (model at {model})</span>;
 }

@@ -1,7 +1,7 @@
 import { useShallow } from 'zustand/react/shallow';
 import type { RankMethod, Span } from '../../../engine/protocol/types.ts';
 import { Segmented } from '../../components/Segmented.tsx';
-import { runsOfModel, type ImagingShow } from '../../state/slices/imaging-slice.ts';
+import { runMismatch, runsOfModel, type ImagingShow } from '../../state/slices/imaging-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 
 const SPANS: { value: Span; label: string; title: string }[] = [
@@ -13,19 +13,29 @@ const SPANS: { value: Span; label: string; title: string }[] = [
 export function ImagingControls() {
   const im = useApp((s) => s.imaging);
   const runs = useApp(useShallow((s) => runsOfModel(s).filter((r) => r.recorded > 0)));
-  const classes = runs.find((r) => r.id === im.runId)?.classes ?? [];
+  const info = useApp((s) => s.model.info);
+  const run = runs.find((r) => r.id === im.runId);
+  const classes = run?.classes ?? [];
   const { selectRun, setImaging } = useActions();
   return (
     <div className="row controls wrap">
       <label className="field">
         <span>Run</span>
-        <select value={im.runId ?? ''} onChange={(e) => void selectRun(Number(e.target.value))} data-testid="imaging-run" disabled={runs.length === 0}>
+        <select value={im.runId ?? ''} onChange={(e) => void selectRun(Number(e.target.value))} className="run-select" data-testid="imaging-run" disabled={runs.length === 0}>
           {runs.length === 0 && <option value="">no runs for this model</option>}
           {runs.map((r) => (
-            <option key={r.id} value={r.id}>run {r.id} · {r.setId} · {r.status} ({r.recorded}/{r.promptCount})</option>
+            <option key={r.id} value={r.id}>
+              run {r.id} · {r.setId} · {r.status} ({r.recorded}/{r.promptCount}) · {r.precision}{runMismatch(r, info) === 'precision' ? ' (≠ model)' : ''}
+            </option>
           ))}
         </select>
       </label>
+      {run && runMismatch(run, info) === 'precision' && (
+        <span className="badge warn run-precision-note" data-testid="imaging-run-precision"
+          title="Rankings and heatmaps read what the run recorded; the loaded model runs at another precision (its routing can differ slightly).">
+          recorded at {run.precision}, model at {info?.precision}
+        </span>
+      )}
       <div className="field">
         <span>Span</span>
         <Segmented label="token span" value={im.span} options={SPANS} onChange={(span) => void setImaging({ span })} testId="imaging-span" />
