@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ConfigReader } from './config-reader.ts';
 import type { FamilyDescriptor } from './families/family.ts';
 import { familyFor } from './families/registry.ts';
-import { SafetensorsCheckpoint } from './safetensors.ts';
+import { readJsonText, SafetensorsCheckpoint } from './safetensors.ts';
 import { moeLayerIndices, type ModelSpec } from './spec.ts';
 
 /** A checkpoint folder opened for building: its config, family, architecture and tensors. */
@@ -19,12 +19,7 @@ export interface Checkpoint {
 }
 
 export function readJsonFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
+  const text = readJsonText(file);
   try {
     const value = JSON.parse(text);
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
@@ -41,10 +36,34 @@ export function openCheckpoint(dir: string): Checkpoint {
   if (!fs.existsSync(configFile)) throw new Error(`${absolute}: not a checkpoint folder (no config.json; expected a Hugging Face model folder)`);
   const config = readJsonFile(configFile);
   const family = familyFor(config['model_type'], configFile);
+  const weights = new SafetensorsCheckpoint(absolute);
+  checkLayerCount(config, weights, configFile);
   const spec = family.spec(new ConfigReader(configFile, config));
   validateSpec(spec, configFile);
-  const weights = new SafetensorsCheckpoint(absolute);
+  checkSizes(family, spec, weights, configFile);
   return { dir: absolute, config, family, spec, weights, contentHash: contentHash(configFile, weights.files) };
+}
+
+/**
+ * num_hidden_layers against the layers the tensors hold (every family names them model.layers.<i>.…), before the
+ * family's spec allocates anything per layer. Extra layers in the files are allowed (DeepSeek-V3 ships its MTP
+ * layer after the last decoder layer). An invalid value is left for the family's ConfigReader to report.
+ */
+function checkLayerCount(config: Record<string, unknown>, weights: SafetensorsCheckpoint, configFile: string): void {
+  const claimed = config['num_hidden_layers'];
+  if (!Number.isSafeInteger(claimed) || (claimed as number) < 0) return;
+  const present = new Set<number>();
+  for (const name of weights.names()) {
+    const layer = /^model\.layers\.(\d+)\./.exec(name);
+    if (layer) present.add(Number(layer[1]));
+  }
+  const files = `the weights (${weights.files.map((f) => path.basename(f)).join(', ')})`;
+  if ((claimed as number) > present.size) {
+    throw new Error(`${configFile}: num_hidden_layers ${claimed}, but ${files} hold tensors of ${present.size} layers`);
+  }
+  for (let i = 0; i < (claimed as number); i++) {
+    if (!present.has(i)) throw new Error(`${configFile}: num_hidden_layers ${claimed}, but ${files} hold no tensor of layer ${i} (model.layers.${i}.…)`);
+  }
 }
 
 function validateSpec(spec: ModelSpec, configFile: string): void {
@@ -53,6 +72,30 @@ function validateSpec(spec: ModelSpec, configFile: string): void {
   if (!Number.isInteger(spec.headDim) || spec.headDim % 2 !== 0) problems.push(`head dimension ${spec.headDim} must be an even integer`);
   if (moeLayerIndices(spec).length > 0 && (spec.topK < 1 || spec.topK > spec.numExperts)) problems.push(`num_experts_per_tok ${spec.topK} must be between 1 and the number of experts ${spec.numExperts}`);
   if (problems.length) throw new Error(`${configFile}: ${problems.join('; ')}`);
+}
+
+/**
+ * The sizes the engine allocates by before the graph build checks every tensor (vocabulary, hidden size, heads ×
+ * head dimension, experts per MoE layer) against the tensors that carry them, so a config.json at odds with its
+ * weights is refused when opened, `mote inspect` included.
+ */
+function checkSizes(family: FamilyDescriptor, spec: ModelSpec, weights: SafetensorsCheckpoint, configFile: string): void {
+  const check = (name: string, dims: (number | null)[], because: string) => {
+    const actual = weights.shape(name);
+    if (actual.length !== dims.length || dims.some((d, i) => d !== null && d !== actual[i])) {
+      const wanted = `[${dims.map((d) => d ?? '·').join(', ')}]`;
+      throw new Error(`${configFile}: ${because} give ${name} the shape ${wanted}, but ${path.basename(weights.fileOf(name))} holds ${JSON.stringify(actual)}`);
+    }
+  };
+  check(family.globalWeights(spec).embed, [spec.vocabSize, spec.hiddenSize], `vocab_size ${spec.vocabSize} and hidden_size ${spec.hiddenSize}`);
+  for (let layer = 0; layer < spec.numLayers; layer++) {
+    const names = family.layerWeights(spec, layer);
+    if (layer === 0) {
+      const query = names.q ?? names.mla?.q ?? names.mla?.qB;
+      if (query) check(query, [spec.numHeads * spec.headDim, null], `${spec.numHeads} attention heads of ${spec.headDim}`);
+    }
+    if (spec.moeLayers[layer] && names.router) check(names.router, [spec.numExperts, spec.hiddenSize], `${spec.numExperts} experts and hidden_size ${spec.hiddenSize}`);
+  }
 }
 
 /** Samples per file hashed besides its header; whole-file hashing would take minutes on real checkpoints. */

@@ -24,7 +24,7 @@ export function commonSpec(c: ConfigReader): Omit<ModelSpec,
   const numHeads = c.int('num_attention_heads');
   const headDim = c.optionalInt('head_dim') ?? hiddenSize / numHeads;
   const maxPositions = c.int('max_position_embeddings');
-  const slidingWindow = c.raw['use_sliding_window'] === false ? null : c.optionalInt('sliding_window');
+  const slidingWindow = c.bool('use_sliding_window', true) ? c.optionalInt('sliding_window') : null;
   const numLayers = c.int('num_hidden_layers');
   return {
     modelType: String(c.raw['model_type']),

@@ -1,3 +1,4 @@
+import { shown } from '../safetensors.ts';
 import { commonSpec, standardGlobals, type FamilyDescriptor } from './family.ts';
 
 /**
@@ -13,16 +14,13 @@ export const gptOss: FamilyDescriptor = {
   spec(c) {
     const base = commonSpec(c);
     const window = c.int('sliding_window');
-    const types = c.raw['layer_types'];
-    const layerTypes = Array.isArray(types)
-      ? types
-      : Array.from({ length: base.numLayers }, (_, i) => (i % 2 === 0 ? 'sliding_attention' : 'full_attention'));
-    if (layerTypes.length !== base.numLayers || layerTypes.some((t) => t !== 'sliding_attention' && t !== 'full_attention')) {
+    const layerTypes = c.raw['layer_types'] ?? Array.from({ length: base.numLayers }, (_, i) => (i % 2 === 0 ? 'sliding_attention' : 'full_attention'));
+    if (!Array.isArray(layerTypes) || layerTypes.length !== base.numLayers || layerTypes.some((t) => t !== 'sliding_attention' && t !== 'full_attention')) {
       throw new Error(`${c.file}: layer_types must list sliding_attention or full_attention for each of the ${base.numLayers} layers`);
     }
-    const quant = c.raw['quantization_config'] as Record<string, unknown> | undefined;
-    if (quant && quant['quant_method'] !== 'mxfp4') {
-      throw new Error(`${c.file}: quantization_config.quant_method ${JSON.stringify(quant['quant_method'])} is not supported (mxfp4, or none)`);
+    const quant = c.raw['quantization_config'] as Record<string, unknown> | null | undefined;
+    if (quant != null && quant['quant_method'] !== 'mxfp4') {
+      throw new Error(`${c.file}: quantization_config.quant_method ${shown(quant['quant_method'])} is not supported (mxfp4, or none)`);
     }
     return {
       ...base,
@@ -41,7 +39,7 @@ export const gptOss: FamilyDescriptor = {
       sharedExpertGate: false,
       moeLayers: new Array(base.numLayers).fill(true),
       expertActivation: { alpha: 1.702, beta: 1, limit: c.num('swiglu_limit', 7) },
-      expertStorage: quant ? 'mxfp4' : 'float',
+      expertStorage: quant != null ? 'mxfp4' : 'float',
     };
   },
   globalWeights: standardGlobals,

@@ -16,7 +16,7 @@ function supportedModelTypes(): string[] {
 }
 
 export function familyFor(modelType: unknown, configFile: string): FamilyDescriptor {
-  const family = FAMILIES.find((f) => f.modelTypes.includes(String(modelType)));
+  const family = typeof modelType === 'string' ? FAMILIES.find((f) => f.modelTypes.includes(modelType)) : undefined;
   if (!family) {
     throw new Error(`${configFile}: model_type ${JSON.stringify(modelType)} is not supported; supported: ${supportedModelTypes().join(', ')}`);
   }

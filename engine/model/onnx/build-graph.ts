@@ -4,7 +4,7 @@ import type { FamilyDescriptor } from '../families/family.ts';
 import { BIG, type BuildContext } from './build-context.ts';
 import { bf16Weights, bitsOf, PRECISION_PLANS, quantBlock, type MatrixFormat, type Precision, type PrecisionPlan } from '../precision.ts';
 import { checkShape, expertMatrices } from './expert-weights.ts';
-import { ExternalWeights, GraphBuilder, float } from './graph.ts';
+import { ExternalWeights, GraphBuilder, float, type FileDigest } from './graph.ts';
 import { float16Table, gatherFloat16, gatherQuantized, matMulNBits, qmoe, quantizedExperts, quantizedWeight } from './quantize.ts';
 import { ropeParameters } from './rope.ts';
 import { routeInGraph, type LayerSteering } from './routing.ts';
@@ -399,12 +399,13 @@ export interface BuildControl {
 
 /**
  * Builds every graph variant of a checkpoint at a precision; weights stream once to dataFile (quantised as they
- * pass, one tensor at a time), which all of them reference. Returns the serialised ModelProtos. Yields to the event
+ * pass, one tensor at a time), which all of them reference. Returns the serialised ModelProtos and the weights
+ * file's digest. Yields to the event
  * loop after each layer, so a host stays responsive (progress, cancel) while a large model builds; an aborted build
  * throws.
  */
 export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, source: WeightSource, precision: Precision,
-  dataFile: string, dataLocation: string, control: BuildControl = {}): Promise<Record<GraphVariant, Uint8Array>> {
+  dataFile: string, dataLocation: string, control: BuildControl = {}): Promise<{ models: Record<GraphVariant, Uint8Array>; weights: FileDigest }> {
   const weights = precision === 'bf16-as-f32' ? bf16Weights(source) : source;
   const plan = PRECISION_PLANS[precision];
   const store = new ExternalWeights(dataFile, dataLocation);
@@ -419,10 +420,13 @@ export async function buildGraphs(family: FamilyDescriptor, spec: ModelSpec, sou
         if (control.signal?.aborted) throw new Error('graph build cancelled');
       });
     }
-  } finally {
+  } catch (err) {
     store.close();
+    throw err;
   }
-  return built as Record<GraphVariant, Uint8Array>;
+  const digest = store.close();
+  if (!digest) throw new Error('internal: the weights file was written past what its hash describes');
+  return { models: built as Record<GraphVariant, Uint8Array>, weights: digest };
 }
 
 async function buildVariant(family: FamilyDescriptor, spec: ModelSpec, weights: WeightSource, plan: PrecisionPlan,

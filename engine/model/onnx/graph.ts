@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import onnxProto from 'onnx-proto';
 
@@ -43,14 +44,24 @@ function attribute(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   return { name, type: AT.FLOATS, floats: v.floats };
 }
 
+/** A file's size and SHA-256 (hex), as written. */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+const ALIGN_ZEROS = new Uint8Array(EXTERNAL_ALIGN);
+
 /**
  * The large weights of a checkpoint, streamed once to one external data file that every graph variant built from it
- * references. Each weight is written on first use; later uses return the same tensor without reading it.
+ * references. Each weight is written on first use; later uses return the same tensor without reading it. The file
+ * is hashed as it is written (alignment gaps read back as zeros); close() syncs it to disk and returns its digest.
  */
 export class ExternalWeights {
   private readonly fd: number;
   private readonly tensors = new Map<string, onnxProto.onnx.ITensorProto>();
   private offset = 0;
+  private hash: crypto.Hash | null = crypto.createHash('sha256');
 
   constructor(dataFile: string, private readonly dataLocation: string) {
     this.fd = fs.openSync(dataFile, 'w');
@@ -84,14 +95,20 @@ export class ExternalWeights {
     } else {
       const start = Math.ceil(this.offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
       let at = start;
+      // Put back only when the weight is complete: a failed one leaves bytes that the next weight overwrites.
+      const hash = this.hash;
+      this.hash = null;
+      hash?.update(ALIGN_ZEROS.subarray(0, start - this.offset));
       for (const c of chunks()) {
         const bytes = bytesOf(c);
         let written = 0;
         while (written < bytes.length) written += fs.writeSync(this.fd, bytes, written, bytes.length - written, at + written);
+        hash?.update(bytes);
         at += bytes.length;
       }
       checkCount(name, dims, (at - start) / elementBytes, expected);
       this.offset = at;
+      this.hash = hash;
       tensor = {
         name,
         dataType: ELEM[type],
@@ -108,8 +125,14 @@ export class ExternalWeights {
     return tensor;
   }
 
-  close(): void {
-    fs.closeSync(this.fd);
+  /** Syncs and closes the file; returns its digest, or null when a failed weight left bytes the hash does not describe. */
+  close(): FileDigest | null {
+    try {
+      fs.fsyncSync(this.fd);
+    } finally {
+      fs.closeSync(this.fd);
+    }
+    return this.hash && { bytes: this.offset, sha256: this.hash.digest('hex') };
   }
 }
 
