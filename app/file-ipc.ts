@@ -1,16 +1,22 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { app, dialog, ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
+import { chosenFolders } from './chosen-folders.ts';
 import { CHANNELS } from './ipc-channels.ts';
 import { toSaveFileRequest } from './renderer-input.ts';
 
-/** The one folder the renderer or the menu asks for: a checkpoint. */
+/**
+ * The one folder the renderer or the menu asks for: a checkpoint. The folder chosen is remembered (chosenFolders),
+ * so the renderer may then have the engine open it.
+ */
 export async function chooseFolder(window: BrowserWindow): Promise<string | null> {
   const result = await dialog.showOpenDialog(window, {
     title: 'Open a model folder (config.json, *.safetensors, tokenizer.json)',
     properties: ['openDirectory'],
   });
-  return result.canceled ? null : result.filePaths[0] ?? null;
+  const folder = result.canceled ? null : result.filePaths[0] ?? null;
+  if (folder !== null) chosenFolders.add(folder);
+  return folder;
 }
 
 async function saveFile(window: BrowserWindow, name: string, content: string): Promise<string | null> {

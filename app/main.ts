@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { app, BrowserWindow, dialog, ipcMain, Menu, type IpcMainEvent, type IpcMainInvokeEvent } from 'electron';
 import { registerAppScheme, serveRenderer } from './app-protocol.ts';
 import { forkEngine, engineLayout } from './engine-launch.ts';
+import { chosenFolders } from './chosen-folders.ts';
 import { describeExit, EngineSupervisor, type EngineExit } from './engine-supervisor.ts';
 import { chooseFolder, registerFileHandlers } from './file-ipc.ts';
 import { CHANNELS } from './ipc-channels.ts';
@@ -48,7 +49,10 @@ const supervisor = new EngineSupervisor(
     ),
   },
   {
-    message: (message) => toRenderer(CHANNELS.message, message),
+    message: (message) => {
+      chosenFolders.reply(message);
+      toRenderer(CHANNELS.message, message);
+    },
     status: (status) => toRenderer(CHANNELS.status, status),
     gaveUp: (exit, crashes) => void offerRetry(exit, crashes),
   },
@@ -79,6 +83,7 @@ async function openModelFolder(): Promise<void> {
     const info = await supervisor.request('model.open', { dir }, (event, data) => {
       if (event === 'build.progress' && 'total' in data && data.total > 0) window.setProgressBar(data.done / data.total);
     });
+    chosenFolders.add(info.folder);
     // The renderer did not ask for this model: tell it, as an engine-wide event, so it reloads its state.
     toRenderer(CHANNELS.message, { event: 'model.opened', data: { folder: info.folder, checkpoint: info.checkpoint } });
   } catch (error) {
@@ -116,6 +121,12 @@ function onReady(): void {
       console.warn(`dropped a malformed message from the renderer: ${inspect(raw, { depth: 2, breakLength: Infinity }).slice(0, 200)}`);
       return;
     }
+    const refused = chosenFolders.refusal(message);
+    if (refused !== null && 'id' in message) {
+      toRenderer(CHANNELS.message, { id: message.id, ok: false, error: refused });
+      return;
+    }
+    chosenFolders.sent(message);
     supervisor.send(message);
   });
   ipcMain.handle(CHANNELS.currentStatus, (event) => (trustedWindow(event) === null ? null : supervisor.currentStatus));

@@ -8,8 +8,10 @@ import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
 import { readJsonFile } from '../model/checkpoint.ts';
 import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import { expandProbeSet } from '../probes/expand.ts';
+import { clip } from '../probes/inputs.ts';
 import { listProbeSets } from '../probes/list-probe-sets.ts';
-import { loadProbeSet } from '../probes/load-probe-set.ts';
+import { loadProbeSetAsync } from '../probes/load-probe-set.ts';
+import type { ProbeSet } from '../probes/probe-set.ts';
 import { probePromptIds } from '../probes/prompt-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
 import type { EngineEvents, EventName } from '../protocol/events.ts';
@@ -19,12 +21,14 @@ import type { GenerationResult, MemoryEstimates, ModelInfo } from '../protocol/t
 import { generate } from '../runtime/generate.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
+import type { ExpertMask } from '../steering/mask.ts';
 import { exportMask, importMask } from '../steering/mask-exchange.ts';
-import type { MaskTarget } from '../steering/mask-fit.ts';
+import { assertEntriesFit, locate, type MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
+import { checkCheckpointFolder, FileAccess } from './file-access.ts';
 import { cancelled, HostError } from './host-error.ts';
 import { memoryEstimates, modelInfo } from './model-info.ts';
 import { expertPrompts, heatmap, promptRoutingView, rankingCsv, recordedPrompt, runSummary, type TokenTexts } from './run-views.ts';
@@ -34,6 +38,11 @@ export interface EngineHostOptions {
   demoModelDir: string;
   /** Folder `probes.list` lists; relative probe-set paths in requests resolve against it. */
   probesDir: string;
+  /**
+   * Where probe sets uploaded by the user (probes.expand with `text`) are stored; listed after the probes folder.
+   * Default: `uploaded-probes` beside the database. Requests may name probe sets in these two folders only.
+   */
+  uploadsDir?: string;
   /** SQLite file of probe runs and evaluations, created on first use. */
   dbFile: string;
   /** Graph cache (default: the engine's, $MOTE_CACHE_DIR or ~/.cache/mote-studio). */
@@ -64,6 +73,11 @@ const MODEL_JOBS: ReadonlySet<Method> = new Set<Method>(['model.open', 'probes.r
 
 const [requestSchema, cancelSchema] = clientMessageSchema.options;
 
+/** Longest error message sent: a safety net under the per-input caps (a few kB), so no reply carries megabytes. */
+export const MAX_ERROR_MESSAGE_CHARS = 32 * 1024;
+/** Validation issues listed in a bad-request reply; the rest are counted. */
+const MAX_LISTED_ISSUES = 10;
+
 /**
  * The engine behind every transport (Electron IPC, WebSocket, tests): validates each incoming message, runs the
  * method and replies `{id, ok, result | error}`; long jobs stream events tagged with the request id and stop on
@@ -79,8 +93,12 @@ export class EngineHost {
   /** Tokenizers of recorded runs' checkpoints, by folder. */
   private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
   private closing = false;
+  private readonly files: FileAccess;
 
-  constructor(private readonly options: EngineHostOptions) {}
+  constructor(private readonly options: EngineHostOptions) {
+    this.files = new FileAccess(path.resolve(options.probesDir),
+      path.resolve(options.uploadsDir ?? path.join(path.dirname(options.dbFile), 'uploaded-probes')));
+  }
 
   /** Handles one message as received over a text transport (JSON). */
   handleText(text: string, emit: Emit): void {
@@ -148,10 +166,17 @@ export class EngineHost {
     'model.current': async () => this.model?.info ?? null,
     'model.open': (p, job) => this.exclusive(job, () => this.openModel(p, job)),
     'model.estimate': async (p) => this.estimate(p),
-    'probes.list': async () => listProbeSets(this.options.probesDir),
+    'probes.list': async () => {
+      const listing = await listProbeSets(this.files.probesDir);
+      // The uploads folder exists once something was uploaded.
+      const uploads = await listProbeSets(this.files.uploadsDir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
+        throw err;
+      });
+      return [...listing, ...uploads];
+    },
     'probes.expand': async (p) => {
-      const file = this.probeFile(p.file);
-      const set = loadProbeSet(file);
+      const { file, set } = p.text === undefined ? await this.loadProbeSet(p.file) : await this.files.upload(p.file, p.text);
       const model = this.model;
       const prompts = expandProbeSet(set).map(({ template: _template, slots: _slots, ...prompt }) =>
         (model ? { ...prompt, tokens: probePromptIds(set, prompt, model.tokenizer).ids.length } : prompt));
@@ -184,8 +209,9 @@ export class EngineHost {
     generate: (p, job) => this.exclusive(job, () => this.generate(p, job)),
     evaluate: (p, job) => this.exclusive(job, async () => {
       const { runner, tokenizer, info } = this.loaded();
-      const setPath = this.probeFile(p.file);
-      const set = loadProbeSet(setPath);
+      this.checkMask(p.mask);
+      const { file: setPath, set } = await this.loadProbeSet(p.file);
+      if (job.signal.aborted) throw cancelled();
       const result = await evaluateMask(runner, tokenizer, {
         set, setPath, mask: p.mask, behaviour: p.behaviour, targetClass: p.targetClass, randomControls: p.randomControls, dose: p.dose,
         maxTokens: p.maxTokens, signal: job.signal, onProgress: (done, total, condition) => job.event('evaluate.progress', { done, total, condition }),
@@ -203,6 +229,7 @@ export class EngineHost {
     },
     'bundle.export': async (p) => {
       const { info } = this.loaded();
+      this.checkMask(p.mask);
       const run = p.runId === undefined ? undefined : this.findRun(p.runId);
       return runBundle({ model: info.identity, run, mask: p.mask, seed: p.seed, outputs: p.outputs });
     },
@@ -221,7 +248,8 @@ export class EngineHost {
     }
   }
 
-  private estimate(p: MethodParams<'model.estimate'>): MemoryEstimates {
+  private async estimate(p: MethodParams<'model.estimate'>): Promise<MemoryEstimates> {
+    if (p.dir !== undefined) await checkCheckpointFolder(p.dir);
     return memoryEstimates(this.checkpointOf(p.dir), p.context, this.options.threads);
   }
 
@@ -230,6 +258,7 @@ export class EngineHost {
    * is let go; the current one is disposed before the new one is built, so two large models are never held at once.
    */
   private async openModel(p: MethodParams<'model.open'>, job: Job): Promise<ModelInfo> {
+    if (p.dir !== undefined) await checkCheckpointFolder(p.dir);
     const checkpoint = this.checkpointOf(p.dir);
     const summary = summarizeCheckpoint(checkpoint);
     const current = this.model?.info;
@@ -256,8 +285,8 @@ export class EngineHost {
 
   private async runProbeSet(p: MethodParams<'probes.run'>, job: Job): Promise<MethodResult<'probes.run'>> {
     const { runner, tokenizer } = this.loaded();
-    const file = this.probeFile(p.file);
-    const set = loadProbeSet(file);
+    const { file, set } = await this.probeSetToRun(p);
+    if (job.signal.aborted) throw cancelled();
     let runId: number | undefined;
     try {
       const result = await runProbes(this.db, runner, tokenizer, {
@@ -336,8 +365,27 @@ export class EngineHost {
     return run;
   }
 
-  private probeFile(file: string): string {
-    return path.resolve(this.options.probesDir, file);
+  /** A probe set a request names: only in the probes or uploads folder, read without blocking (FileAccess). */
+  private async loadProbeSet(name: string): Promise<{ file: string; set: ProbeSet }> {
+    const file = this.files.probeSet(name);
+    return { file, set: await loadProbeSetAsync(file) };
+  }
+
+  /**
+   * The set a probe run uses. Resuming a run whose file is the one it recorded takes the recorded set (which the
+   * run continues with anyway), so a run started from the command line with a set elsewhere can be resumed.
+   */
+  private async probeSetToRun(p: MethodParams<'probes.run'>): Promise<{ file: string; set: ProbeSet }> {
+    if (p.resumeRunId !== undefined) {
+      const run = getRun(this.db, p.resumeRunId);
+      if (run && path.resolve(this.files.probesDir, p.file) === path.resolve(run.setPath)) return { file: run.setPath, set: run.set };
+    }
+    return this.loadProbeSet(p.file);
+  }
+
+  /** A mask from a request, checked against the loaded model before any work starts. */
+  private checkMask(mask: ExpertMask): void {
+    assertEntriesFit(locate(mask.entries), this.maskTarget(), 'the mask');
   }
 
   /** Readable token strings for a run: decoded one id at a time with the tokenizer of the checkpoint it recorded. */
@@ -371,14 +419,17 @@ function parseClientMessage(message: unknown): ParsedMessage {
   return { id, problem: `malformed message: ${describeIssues(parsed.error.issues, 'message')}` };
 }
 
+/** The first MAX_LISTED_ISSUES issues, each `path: message`, then how many more. */
 function describeIssues(issues: z.core.$ZodIssue[], top: string): string {
-  return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : top}: ${i.message}`).join('; ');
+  const shown = issues.slice(0, MAX_LISTED_ISSUES).map((i) => clip(`${i.path.length ? i.path.map(String).join('.') : top}: ${i.message}`));
+  const more = issues.length - shown.length;
+  return [...shown, ...(more > 0 ? [`… and ${more.toLocaleString('en')} more problem${more === 1 ? '' : 's'}`] : [])].join('; ');
 }
 
 function protocolError(err: unknown, signal: AbortSignal): ProtocolError {
   if (signal.aborted) return { code: 'cancelled', message: 'cancelled' };
-  if (err instanceof HostError) return { code: err.code, message: err.message };
-  return { code: 'failed', message: err instanceof Error ? err.message : String(err) };
+  const message = clip(err instanceof Error ? err.message : String(err), MAX_ERROR_MESSAGE_CHARS);
+  return { code: err instanceof HostError ? err.code : 'failed', message };
 }
 
 /** A transport that fails (a closed connection) loses the message; the engine keeps running. */

@@ -1,3 +1,5 @@
+import { clip, MAX_LISTED_PROBLEMS } from './inputs.ts';
+
 /** A location inside a probe-set document: property names and list indices from the root. */
 export type DocPath = (string | number)[];
 
@@ -15,13 +17,23 @@ export interface ProbeSetProblem {
   message: string;
 }
 
-/** A probe-set file that cannot be used; lists every problem found, one per line of `message`. */
+/**
+ * A probe-set file that cannot be used; lists its problems, one per line of `message`: the first
+ * MAX_LISTED_PROBLEMS (path and problem clipped), then how many more.
+ */
 export class ProbeSetError extends Error {
-  constructor(readonly file: string, readonly problems: ProbeSetProblem[]) {
-    super(problems.map((p) => `${file}${p.line ? `:${p.line}` : ''}: ${p.path ? `${p.path}: ` : ''}${p.message}`).join('\n'));
+  /** `total`: how many problems were found, when `problems` holds only the first of them. */
+  constructor(readonly file: string, readonly problems: ProbeSetProblem[], readonly total = problems.length) {
+    const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map((p) => `${file}${p.line ? `:${p.line}` : ''}: ${p.path ? `${clip(oneLine(p.path), 120)}: ` : ''}${clip(oneLine(p.message))}`);
+    const more = total - lines.length;
+    if (more > 0) lines.push(`${file}: … and ${more.toLocaleString('en')} more problem${more === 1 ? '' : 's'}`);
+    super(lines.join('\n'));
     this.name = 'ProbeSetError';
   }
 }
+
+/** Line breaks (from a parser echoing the text, or a key) would start a line that names no file. */
+const oneLine = (text: string) => text.replace(/[\r\n\u2028\u2029]+/g, ' ');
 
 export function formatPath(path: DocPath): string {
   let out = '';

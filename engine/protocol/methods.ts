@@ -1,11 +1,25 @@
 import { z } from 'zod';
 import type * as T from './types.ts';
 
+/**
+ * Most entries a mask may hold, wherever it comes from (requests, imported files, the command line). Larger than
+ * layers × experts of any MoE model published (61 × 384 for Kimi K2), so only a mask with duplicates reaches it.
+ */
+export const MAX_MASK_ENTRIES = 100_000;
+/** Most characters of mask JSON imported: 100 000 entries written out by `mask.export` take about 8 MB. */
+export const MAX_MASK_JSON_CHARS = 16 * 1024 * 1024;
+/** Most characters of an uploaded probe set (probes.expand `text`); the loader's byte cap applies too. */
+export const MAX_PROBE_SET_UPLOAD_CHARS = 2 * 1024 * 1024;
+
 const mask = z.object({
   mode: z.enum(['backfill', 'drop']),
   forceWeight: z.enum(['natural', 'max']),
-  entries: z.array(z.object({ layer: z.number().int().min(0), expert: z.number().int().min(0), state: z.enum(['off', 'forced']) })).max(100_000),
+  entries: z.array(z.object({ layer: z.number().int().min(0), expert: z.number().int().min(0), state: z.enum(['off', 'forced']) })).max(MAX_MASK_ENTRIES),
 }).strict();
+/** A path on the engine's machine (a checkpoint folder, a probe-set file): long enough for any real one. */
+const filePath = z.string().min(1).max(4096);
+/** A name shown in messages or used in a file name: a class, a label, a mask's name, an uploaded file's name. */
+const shortText = z.string().max(256);
 const span = z.enum(['prompt', 'response', 'last']);
 const runId = z.number().int().min(1);
 const empty = z.object({}).strict();
@@ -24,17 +38,24 @@ export const methodParams = {
    * Loads a checkpoint folder (build progress as 'build.progress' events); omit dir for the demo model. precision
    * defaults to auto, context to the model's (at most 4096); the memory guard refuses what will not fit.
    */
-  'model.open': z.object({ dir: z.string().min(1).optional(), precision: precisionChoice.optional(), context: context.optional() }).strict(),
+  'model.open': z.object({ dir: filePath.optional(), precision: precisionChoice.optional(), context: context.optional() }).strict(),
   /** Memory each precision would take, and what is available, before opening (omit dir for the demo model). */
-  'model.estimate': z.object({ dir: z.string().min(1).optional(), context: context.optional() }).strict(),
+  'model.estimate': z.object({ dir: filePath.optional(), context: context.optional() }).strict(),
   'probes.list': empty,
-  'probes.expand': z.object({ file: z.string().min(1) }).strict(),
+  /**
+   * Expands a probe set. Probe-set files (here, probes.run, evaluate) are read only from the probes folder or the
+   * uploads folder, relative names against the probes folder: each a regular .json/.yaml/.yml file of at most
+   * 2 MiB, counted to at most 100 000 prompts before anything is expanded. With `text`, the set is one the user
+   * picked on their machine (an upload): `file` is its bare file name; it is validated, stored in the uploads
+   * folder and expanded, and the reply's `set.file` is the stored file, usable wherever a probe-set file is.
+   */
+  'probes.expand': z.object({ file: filePath, text: z.string().max(MAX_PROBE_SET_UPLOAD_CHARS).optional() }).strict(),
   /** fTRI probe run; 'probe.progress' events; resumes an unfinished identical run unless forceNew. */
-  'probes.run': z.object({ file: z.string().min(1), generateTokens: z.number().int().min(0).max(4096), resumeRunId: runId.optional(), forceNew: z.boolean().optional() }).strict(),
+  'probes.run': z.object({ file: filePath, generateTokens: z.number().int().min(0).max(4096), resumeRunId: runId.optional(), forceNew: z.boolean().optional() }).strict(),
   'runs.list': empty,
   'runs.get': z.object({ runId }).strict(),
   'runs.heatmap': z.object({ runId, span }).strict(),
-  'runs.rank': z.object({ runId, target: z.string().min(1), method: z.enum(['mote', 'rd']), span }).strict(),
+  'runs.rank': z.object({ runId, target: shortText.min(1), method: z.enum(['mote', 'rd']), span }).strict(),
   'runs.expertPrompts': z.object({ runId, layer: z.number().int().min(0), expert: z.number().int().min(0), span }).strict(),
   'runs.promptRouting': z.object({ runId, idx: z.number().int().min(0) }).strict(),
   /** Streams 'generate.token' events. */
@@ -50,16 +71,22 @@ export const methodParams = {
   }).strict(),
   /** 'evaluate.progress' events. */
   evaluate: z.object({
-    file: z.string().min(1), mask, randomControls: z.number().int().min(0).max(100), dose: z.number().int().min(0).max(256),
-    maxTokens: z.number().int().min(1).max(1024), behaviour: z.string().optional(), targetClass: z.string().optional(),
+    file: filePath, mask, randomControls: z.number().int().min(0).max(100), dose: z.number().int().min(0).max(256),
+    maxTokens: z.number().int().min(1).max(1024), behaviour: shortText.optional(), targetClass: shortText.optional(),
   }).strict(),
   /** Mask JSON in our format (with model identity) or EasySteer's layer_configs form. */
-  'mask.export': z.object({ mask, name: z.string().optional(), format: z.enum(['mote', 'easysteer']) }).strict(),
-  /** Parses mask JSON and checks it against the loaded model; errors say exactly what does not fit. */
-  'mask.import': z.object({ json: z.string().max(50_000_000), source: z.string().optional() }).strict(),
-  'rankings.csv': z.object({ runId, target: z.string().min(1), method: z.enum(['mote', 'rd']), span }).strict(),
-  /** Run bundle: model identity, probe set, mask, seed and outputs, as JSON text. */
-  'bundle.export': z.object({ runId: runId.optional(), mask, seed: z.number().int().min(0), outputs: z.array(z.object({ label: z.string(), text: z.string() })).max(1000) }).strict(),
+  'mask.export': z.object({ mask, name: shortText.optional(), format: z.enum(['mote', 'easysteer']) }).strict(),
+  /**
+   * Parses mask JSON (at most 16 MiB, MAX_MASK_ENTRIES entries) and checks it against the loaded model; errors say
+   * exactly what does not fit (the first 20 problems, and how many more). `source` names it in messages.
+   */
+  'mask.import': z.object({ json: z.string().max(MAX_MASK_JSON_CHARS), source: shortText.optional() }).strict(),
+  'rankings.csv': z.object({ runId, target: shortText.min(1), method: z.enum(['mote', 'rd']), span }).strict(),
+  /** Run bundle: model identity, probe set, mask (checked against the loaded model), seed and outputs, as JSON text. */
+  'bundle.export': z.object({
+    runId: runId.optional(), mask, seed: z.number().int().min(0),
+    outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
+  }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;

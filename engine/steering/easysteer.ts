@@ -1,3 +1,5 @@
+import { clip, ProblemList } from '../probes/inputs.ts';
+import { MAX_MASK_ENTRIES } from '../protocol/methods.ts';
 import { MAX_FORCE_EPSILON, type ExpertMask, type MaskEntry } from './mask.ts';
 import type { LocatedEntry } from './mask-fit.ts';
 
@@ -40,21 +42,25 @@ const SOFT_MODES = ['soft', 'soft_topk', 'soft_random'];
 
 /** Fails, saying what to change, when the mask means something EasySteer's hard modes cannot reproduce. */
 export function toEasySteer(mask: ExpertMask): EasySteerConfig {
-  const off = mask.entries.filter((e) => e.state === 'off');
-  const forced = mask.entries.filter((e) => e.state === 'forced');
+  const off = mask.entries.some((e) => e.state === 'off');
+  const forced = mask.entries.some((e) => e.state === 'forced');
   const problems: string[] = [];
-  if (off.length && mask.mode === 'drop') {
+  if (off && mask.mode === 'drop') {
     problems.push('EasySteer\'s "deactivate" gives an off expert\'s slot to the next-best expert: switch the mask to backfill mode');
   }
-  if (forced.length && mask.forceWeight === 'natural') {
+  if (forced && mask.forceWeight === 'natural') {
     problems.push('EasySteer\'s "activate" weights a forced expert like the top-scoring one: switch the force weight to max');
   }
   if (problems.length) throw new Error(`this mask cannot be written as an EasySteer config: ${problems.join('; ')}`);
-  const layers = [...new Set(mask.entries.map((e) => e.layer))].sort((a, b) => a - b);
+  const byLayer = new Map<number, { forced: number[]; off: number[] }>();
+  for (const e of mask.entries) {
+    const lists = byLayer.get(e.layer) ?? { forced: [], off: [] };
+    byLayer.set(e.layer, lists);
+    lists[e.state].push(e.expert);
+  }
   const config: EasySteerConfig = { layer_configs: {} };
-  for (const layer of layers) {
-    const ids = (state: MaskEntry['state']) => mask.entries.filter((e) => e.layer === layer && e.state === state).map((e) => e.expert);
-    const [activate, deactivate] = [ids('forced'), ids('off')];
+  for (const layer of [...byLayer.keys()].sort((a, b) => a - b)) {
+    const { forced: activate, off: deactivate } = byLayer.get(layer)!;
     config.layer_configs[String(layer)] = activate.length && deactivate.length
       ? { mode: 'activate', activate_ids: activate, deactivate_ids: deactivate }
       : { mode: activate.length ? 'activate' : 'deactivate', expert_ids: activate.length ? activate : deactivate };
@@ -62,59 +68,82 @@ export function toEasySteer(mask: ExpertMask): EasySteerConfig {
   return config;
 }
 
-/** Reads a parsed EasySteer config into mask entries; every problem is reported at once, prefixed by `source`. */
+/**
+ * Reads a parsed EasySteer config into mask entries; problems are reported at once (the first
+ * MAX_LISTED_PROBLEMS, then how many more), prefixed by `source`. More than MAX_MASK_ENTRIES expert ids in all is
+ * refused on the count. Linear in the number of ids, whatever their layout.
+ */
 export function fromEasySteer(value: Record<string, unknown>, source: string): { mask: ExpertMask; entries: LocatedEntry[]; warnings: string[] } {
-  const problems: string[] = [];
-  const warnings: string[] = [];
+  const problems = new ProblemList();
+  const warnings = new ProblemList();
   const entries: LocatedEntry[] = [];
+  /** layer:expert:state of every entry taken, so a repeated id (or a layer written "1" and "01") counts once. */
+  const kept = new Set<string>();
   const layerConfigs = value.layer_configs;
   if (!isObject(layerConfigs)) throw new Error(`${source}: layer_configs must be an object keyed by decoder-layer index`);
-  if (Object.keys(layerConfigs).length === 0) throw new Error(`${source}: layer_configs is empty`);
+  const keys = Object.keys(layerConfigs);
+  if (keys.length === 0) throw new Error(`${source}: layer_configs is empty`);
+  const idCount = keys.reduce((n, key) => {
+    const config = layerConfigs[key];
+    if (!isObject(config)) return n;
+    return n + ['expert_ids', 'activate_ids', 'deactivate_ids'].reduce((m, list) => m + (Array.isArray(config[list]) ? (config[list] as unknown[]).length : 0), 0);
+  }, 0);
+  if (keys.length > MAX_MASK_ENTRIES || idCount > MAX_MASK_ENTRIES) {
+    throw new Error(`${source}: ${Math.max(keys.length, idCount).toLocaleString('en')} ${idCount >= keys.length ? 'expert ids' : 'layers'}, more than the ${MAX_MASK_ENTRIES.toLocaleString('en')} entries a mask may hold`);
+  }
   for (const [key, config] of Object.entries(layerConfigs)) {
-    const at = `layer_configs[${JSON.stringify(key)}]`;
-    if (!/^\d+$/.test(key)) {
-      problems.push(`${at}: the key must be a decoder-layer index`);
+    const at = `layer_configs[${clip(JSON.stringify(key), 40)}]`;
+    if (!/^\d+$/.test(key) || !Number.isSafeInteger(Number(key))) {
+      problems.add(`${at}: the key must be a decoder-layer index`);
       continue;
     }
     if (!isObject(config)) {
-      problems.push(`${at}: expected an object {expert_ids, mode}`);
+      problems.add(`${at}: expected an object {expert_ids, mode}`);
       continue;
     }
     const layer = Number(key);
     const mode = config.mode ?? 'activate';
-    if (typeof mode !== 'string' || !(mode in HARD_MODES)) {
-      problems.push(SOFT_MODES.includes(mode as string)
+    if (typeof mode !== 'string' || !Object.hasOwn(HARD_MODES, mode)) {
+      problems.add(SOFT_MODES.includes(mode as string)
         ? `${at}.mode: "${mode}" shifts router logits by λ·std instead of switching experts on or off; a MoTE mask cannot express it`
-        : `${at}.mode: expected "activate" or "deactivate", got ${JSON.stringify(mode)}`);
+        : `${at}.mode: expected "activate" or "deactivate", got ${clip(JSON.stringify(mode) ?? String(mode), 40)}`);
       continue;
     }
-    if (mode !== 'activate' && mode !== 'deactivate') warnings.push(`${at}: legacy mode "${mode}" read as "${HARD_MODES[mode] === 'forced' ? 'activate' : 'deactivate'}"`);
+    if (mode !== 'activate' && mode !== 'deactivate') warnings.add(`${at}: legacy mode "${mode}" read as "${HARD_MODES[mode] === 'forced' ? 'activate' : 'deactivate'}"`);
     if (config.epsilon !== undefined && config.epsilon !== MAX_FORCE_EPSILON) {
-      warnings.push(`${at}.epsilon: ${JSON.stringify(config.epsilon)} is not kept; MoTE Studio forces experts at the top logit + ${MAX_FORCE_EPSILON}`);
+      warnings.add(`${at}.epsilon: ${clip(JSON.stringify(config.epsilon) ?? String(config.epsilon), 40)} is not kept; MoTE Studio forces experts at the top logit + ${MAX_FORCE_EPSILON}`);
     }
     const lists = { expert_ids: HARD_MODES[mode], activate_ids: 'forced', deactivate_ids: 'off' } as const;
     const layerEntries: LocatedEntry[] = [];
+    let layerProblems = 0;
     for (const [list, state] of Object.entries(lists)) {
       const ids = config[list];
       if (ids === undefined) continue;
-      if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id) && id >= 0)) {
-        problems.push(`${at}.${list}: expected a list of expert indices (non-negative integers)`);
+      if (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+        problems.add(`${at}.${list}: expected a list of expert indices (non-negative integers)`);
+        layerProblems++;
         continue;
       }
       ids.forEach((expert: number, i) => layerEntries.push({ layer, expert, state, where: `${at}.${list}[${i}]` }));
     }
-    if (!layerEntries.length && !problems.some((p) => p.startsWith(at))) problems.push(`${at}: no expert ids (expert_ids, activate_ids or deactivate_ids)`);
+    if (!layerEntries.length && !layerProblems) problems.add(`${at}: no expert ids (expert_ids, activate_ids or deactivate_ids)`);
+    const deactivated = new Set(layerEntries.filter((e) => e.state === 'off').map((e) => e.expert));
     for (const e of layerEntries) {
-      const both = layerEntries.some((o) => o.expert === e.expert && o.state !== e.state);
-      if (both && e.state === 'forced') {
-        warnings.push(`${e.where}: expert ${e.expert} is also deactivated in layer ${layer}; EasySteer deactivates last, so it is off`);
+      if (e.state === 'forced' && deactivated.has(e.expert)) {
+        warnings.add(`${e.where}: expert ${e.expert} is also deactivated in layer ${layer}; EasySteer deactivates last, so it is off`);
         continue;
       }
-      if (!entries.some((o) => o.layer === layer && o.expert === e.expert && o.state === e.state)) entries.push(e);
+      const key = `${layer}:${e.expert}:${e.state}`;
+      if (!kept.has(key)) entries.push(e);
+      kept.add(key);
     }
   }
-  if (problems.length) throw new Error(`${source}: ${problems.join('; ')}`);
-  return { mask: { mode: 'backfill', forceWeight: 'max', entries: entries.map(({ where: _where, ...e }) => e) }, entries, warnings };
+  if (problems.count) throw new Error(`${source}: ${problems.join()}`);
+  return {
+    mask: { mode: 'backfill', forceWeight: 'max', entries: entries.map(({ where: _where, ...e }) => e) },
+    entries,
+    warnings: warnings.list('warning'),
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

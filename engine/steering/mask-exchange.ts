@@ -1,6 +1,7 @@
 import { fromEasySteer, toEasySteer } from './easysteer.ts';
 import type { ExpertMask } from './mask.ts';
-import { checkMaskFits, maskFile, parseMaskFile, toExpertMask } from './mask-file.ts';
+import { clip } from '../probes/inputs.ts';
+import { checkMaskFits, maskFile, parseMaskJson, parseMaskValue, toExpertMask } from './mask-file.ts';
 import { assertEntriesFit, locate, type MaskTarget } from './mask-fit.ts';
 
 export type MaskFormat = 'mote' | 'easysteer';
@@ -13,22 +14,20 @@ export interface ImportedMask {
 
 /**
  * Reads mask JSON in either format (ours, with its model identity, or EasySteer's layer_configs) and checks it
- * against the loaded model; errors name `source` and say exactly what does not fit.
+ * against the loaded model; errors name `source` and say exactly what does not fit: the first problems and how
+ * many more, so the message stays a few kilobytes whatever the input. Text over MAX_MASK_JSON_CHARS and masks of
+ * more than MAX_MASK_ENTRIES entries are refused on their size.
  */
 export function importMask(text: string, source: string, target: MaskTarget): ImportedMask {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${source}: not valid JSON (${(err as Error).message})`);
-  }
+  source = clip(source, 256);
+  const value = parseMaskJson(text, source);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source}: a mask is a JSON object`);
   const object = value as Record<string, unknown>;
   if ('format' in object || 'entries' in object) {
-    const file = parseMaskFile(text, source);
+    const file = parseMaskValue(object, source);
     const { warnings } = checkMaskFits(file, target.identity, source);
     assertEntriesFit(locate(file.entries), target, source);
-    return { mask: toExpertMask(file), name: file.name ?? null, warnings };
+    return { mask: toExpertMask(file), name: file.name === undefined ? null : clip(file.name, 256), warnings };
   }
   if ('layer_configs' in object) {
     const { mask, entries, warnings } = fromEasySteer(object, source);

@@ -1,5 +1,6 @@
-import fs from 'node:fs';
 import type { ModelSpec } from '../model/spec.ts';
+import { clip, InputFileError, ProblemList, readInputFileSync, type InputFileRules } from '../probes/inputs.ts';
+import { MAX_MASK_ENTRIES, MAX_MASK_JSON_CHARS } from '../protocol/methods.ts';
 import { PRECISIONS, type ExpertMask, type MaskEntry, type ModelIdentity } from '../protocol/types.ts';
 
 export type { ModelIdentity };
@@ -23,52 +24,85 @@ export function maskFile(mask: ExpertMask, identity: ModelIdentity, name?: strin
   return { format: 'mote-mask', version: 1, ...(name ? { name } : {}), model: identity, mode: mask.mode, forceWeight: mask.forceWeight, entries: mask.entries };
 }
 
-/** Parses mask JSON; problems are reported with their JSON path, prefixed by `source` (usually the file name). */
+/** Largest mask file read from disk (the command line's --mask), the same as mask.import accepts as text. */
+export const MAX_MASK_FILE_BYTES = MAX_MASK_JSON_CHARS;
+export const MASK_FILE: InputFileRules = { what: 'a mask', extensions: ['.json'], maxBytes: MAX_MASK_FILE_BYTES };
+
+/** Parses mask JSON text (at most MAX_MASK_JSON_CHARS); problems name `source` (see parseMaskValue). */
 export function parseMaskFile(text: string, source: string): MaskFile {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${source}: not valid JSON (${(err as Error).message})`);
-  }
-  const problems: string[] = [];
-  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!obj(value)) throw new Error(`${source}: a mask file is a JSON object`);
-  if (value.format !== 'mote-mask') problems.push(`format: expected "mote-mask", got ${JSON.stringify(value.format)}`);
-  if (value.version !== 1) problems.push(`version: expected 1, got ${JSON.stringify(value.version)}`);
-  const model = value.model;
-  if (!obj(model)) problems.push('model: missing (architecture, layers, experts, topK, checkpoint)');
-  else {
-    if (typeof model.architecture !== 'string') problems.push('model.architecture: expected a string');
-    for (const key of ['layers', 'experts', 'topK']) {
-      if (!Number.isInteger(model[key])) problems.push(`model.${key}: expected an integer`);
-    }
-    if (typeof model.checkpoint !== 'string') problems.push('model.checkpoint: expected a string');
-    if (model.precision !== undefined && !(PRECISIONS as readonly unknown[]).includes(model.precision)) {
-      problems.push(`model.precision: expected one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(model.precision)}`);
-    }
-  }
-  if (value.mode !== 'backfill' && value.mode !== 'drop') problems.push(`mode: expected "backfill" or "drop", got ${JSON.stringify(value.mode)}`);
-  if (value.forceWeight !== 'natural' && value.forceWeight !== 'max') problems.push(`forceWeight: expected "natural" or "max", got ${JSON.stringify(value.forceWeight)}`);
-  if (!Array.isArray(value.entries)) problems.push('entries: expected a list of {layer, expert, state}');
-  else {
-    value.entries.forEach((e, i) => {
-      if (!obj(e)) return problems.push(`entries[${i}]: expected an object {layer, expert, state}`);
-      if (!Number.isInteger(e.layer) || (e.layer as number) < 0) problems.push(`entries[${i}].layer: expected a non-negative integer`);
-      if (!Number.isInteger(e.expert) || (e.expert as number) < 0) problems.push(`entries[${i}].expert: expected a non-negative integer`);
-      if (e.state !== 'off' && e.state !== 'forced') problems.push(`entries[${i}].state: expected "off" or "forced", got ${JSON.stringify(e.state)}`);
-    });
-  }
-  if (problems.length) throw new Error(`${source}: ${problems.join('; ')}`);
-  return value as unknown as MaskFile;
+  return parseMaskValue(parseMaskJson(text, source), source);
 }
 
+/** JSON.parse for mask text, refusing text over MAX_MASK_JSON_CHARS before parsing; errors name `source`. */
+export function parseMaskJson(text: string, source: string): unknown {
+  if (text.length > MAX_MASK_JSON_CHARS) {
+    throw new Error(`${source}: ${text.length.toLocaleString('en')} characters of JSON; a mask may be at most ${MAX_MASK_JSON_CHARS.toLocaleString('en')}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${source}: not valid JSON (${clip((err as Error).message)})`);
+  }
+}
+
+/**
+ * Checks a parsed mask file; problems are reported with their JSON path, prefixed by `source` (usually the file
+ * name): the first MAX_LISTED_PROBLEMS, then how many more. A file with more than MAX_MASK_ENTRIES entries is
+ * refused on its count, before its entries are looked at.
+ */
+export function parseMaskValue(value: unknown, source: string): MaskFile {
+  const problems = new ProblemList();
+  const obj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!obj(value)) throw new Error(`${source}: a mask file is a JSON object`);
+  if (value.format !== 'mote-mask') problems.add(`format: expected "mote-mask", got ${describe(value.format)}`);
+  if (value.version !== 1) problems.add(`version: expected 1, got ${describe(value.version)}`);
+  if (value.name !== undefined && typeof value.name !== 'string') problems.add(`name: expected a string, got ${describe(value.name)}`);
+  const model = value.model;
+  if (!obj(model)) problems.add('model: missing (architecture, layers, experts, topK, checkpoint)');
+  else {
+    if (typeof model.architecture !== 'string') problems.add('model.architecture: expected a string');
+    for (const key of ['layers', 'experts', 'topK']) {
+      if (!Number.isInteger(model[key]) || (model[key] as number) < 1) problems.add(`model.${key}: expected a positive integer`);
+    }
+    if (typeof model.checkpoint !== 'string') problems.add('model.checkpoint: expected a string');
+    if (model.precision !== undefined && !(PRECISIONS as readonly unknown[]).includes(model.precision)) {
+      problems.add(`model.precision: expected one of ${PRECISIONS.join(', ')}, got ${describe(model.precision)}`);
+    }
+  }
+  if (value.mode !== 'backfill' && value.mode !== 'drop') problems.add(`mode: expected "backfill" or "drop", got ${describe(value.mode)}`);
+  if (value.forceWeight !== 'natural' && value.forceWeight !== 'max') problems.add(`forceWeight: expected "natural" or "max", got ${describe(value.forceWeight)}`);
+  if (!Array.isArray(value.entries)) problems.add('entries: expected a list of {layer, expert, state}');
+  else if (value.entries.length > MAX_MASK_ENTRIES) {
+    problems.add(`entries: ${value.entries.length.toLocaleString('en')} entries, more than the ${MAX_MASK_ENTRIES.toLocaleString('en')} a mask may hold`);
+  } else {
+    value.entries.forEach((e, i) => {
+      if (!obj(e)) return problems.add(`entries[${i}]: expected an object {layer, expert, state}`);
+      if (!Number.isSafeInteger(e.layer) || (e.layer as number) < 0) problems.add(`entries[${i}].layer: expected a non-negative integer`);
+      if (!Number.isSafeInteger(e.expert) || (e.expert as number) < 0) problems.add(`entries[${i}].expert: expected a non-negative integer`);
+      if (e.state !== 'off' && e.state !== 'forced') problems.add(`entries[${i}].state: expected "off" or "forced", got ${describe(e.state)}`);
+    });
+  }
+  if (problems.count) throw new Error(`${source}: ${problems.join()}`);
+  // Only the known fields travel on: entries rebuilt, so extra keys in them do not reach requests or exports.
+  const entries = (value.entries as MaskEntry[]).map(({ layer, expert, state }) => ({ layer, expert, state }));
+  return { ...(value as unknown as MaskFile), entries };
+}
+
+/** A value as it appears in a message: JSON, cut short. */
+function describe(v: unknown): string {
+  return clip(JSON.stringify(v) ?? String(v), 60);
+}
+
+/**
+ * Reads a mask file for the command line: a regular .json file of at most MAX_MASK_FILE_BYTES (checked on the
+ * open file before reading, see engine/probes/inputs.ts), then parseMaskFile.
+ */
 export function readMaskFile(file: string): MaskFile {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readInputFileSync(file, MASK_FILE);
   } catch (err) {
-    throw new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw err instanceof InputFileError ? err : new Error(`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return parseMaskFile(text, file);
 }
@@ -77,13 +111,13 @@ export function readMaskFile(file: string): MaskFile {
 export function checkMaskFits(file: MaskFile, identity: ModelIdentity, source: string): { warnings: string[] } {
   const m = file.model;
   const problems: string[] = [];
-  if (m.architecture !== identity.architecture) problems.push(`made for ${m.architecture}, the model is ${identity.architecture}`);
+  if (m.architecture !== identity.architecture) problems.push(`made for ${clip(m.architecture, 60)}, the model is ${identity.architecture}`);
   if (m.layers !== identity.layers) problems.push(`made for ${m.layers} layers, the model has ${identity.layers}`);
   if (m.experts !== identity.experts) problems.push(`made for ${m.experts} experts per layer, the model has ${identity.experts}`);
   if (m.topK !== identity.topK) problems.push(`made for k=${m.topK}, the model routes each token to ${identity.topK}`);
   if (problems.length) throw new Error(`${source} does not fit the loaded model: ${problems.join('; ')}`);
   const warnings: string[] = [];
-  if (m.checkpoint !== identity.checkpoint) warnings.push(`${source} was made for checkpoint ${m.checkpoint}, the loaded one is ${identity.checkpoint}`);
+  if (m.checkpoint !== identity.checkpoint) warnings.push(`${source} was made for checkpoint ${clip(m.checkpoint, 80)}, the loaded one is ${identity.checkpoint}`);
   // Masks from before precisions were recorded came from float32 runs.
   const madeAt = m.precision ?? 'f32';
   if (identity.precision && madeAt !== identity.precision) warnings.push(`${source} was made at precision ${madeAt}, the model runs at ${identity.precision}`);

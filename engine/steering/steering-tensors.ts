@@ -1,4 +1,5 @@
 import { moeLayerIndices, type ModelSpec } from '../model/spec.ts';
+import { clip, ProblemList } from '../probes/inputs.ts';
 import type { ExpertMask } from './mask.ts';
 
 /** Added to router logits to form the selection key: forced experts are taken first, backfill-off ones last. */
@@ -22,7 +23,10 @@ export interface SteeringTensors {
   active: boolean;
 }
 
-/** Checks a mask against the model and lays it out; every problem is listed, with the entry it comes from. */
+/**
+ * Checks a mask against the model and lays it out; problems are listed with the entry they come from (the first
+ * MAX_LISTED_PROBLEMS, then how many more).
+ */
 export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mask'): SteeringTensors {
   const moeLayers = moeLayerIndices(spec);
   const E = spec.numExperts;
@@ -31,27 +35,27 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
   /** Per forced expert: its place among its layer's forced experts, in mask order. */
   const forcedRank = new Map<number, number>();
   const forcedPerLayer = new Array<number>(moeLayers.length).fill(0);
-  const problems: string[] = [];
-  if (mask.mode !== 'backfill' && mask.mode !== 'drop') problems.push(`mode must be "backfill" or "drop", got ${JSON.stringify(mask.mode)}`);
-  if (mask.forceWeight !== 'natural' && mask.forceWeight !== 'max') problems.push(`forceWeight must be "natural" or "max", got ${JSON.stringify(mask.forceWeight)}`);
+  const problems = new ProblemList();
+  if (mask.mode !== 'backfill' && mask.mode !== 'drop') problems.add(`mode must be "backfill" or "drop", got ${clip(JSON.stringify(mask.mode) ?? String(mask.mode), 40)}`);
+  if (mask.forceWeight !== 'natural' && mask.forceWeight !== 'max') problems.add(`forceWeight must be "natural" or "max", got ${clip(JSON.stringify(mask.forceWeight) ?? String(mask.forceWeight), 40)}`);
   const seen = new Map<string, string>();
   mask.entries.forEach((entry, i) => {
     const where = `entries[${i}] (layer ${entry.layer}, expert ${entry.expert})`;
     const row = moeLayers.indexOf(entry.layer);
     if (!Number.isInteger(entry.layer) || row < 0) {
-      problems.push(`${where}: layer ${entry.layer} is not a MoE layer of this model (MoE layers: ${moeLayers.join(', ') || 'none'})`);
+      problems.add(`${where}: layer ${entry.layer} is not a MoE layer of this model (MoE layers: ${moeLayers.join(', ') || 'none'})`);
       return;
     }
     if (!Number.isInteger(entry.expert) || entry.expert < 0 || entry.expert >= E) {
-      problems.push(`${where}: expert must be an integer in 0…${E - 1}`);
+      problems.add(`${where}: expert must be an integer in 0…${E - 1}`);
       return;
     }
     if (entry.state !== 'off' && entry.state !== 'forced') {
-      problems.push(`${where}: state must be "off" or "forced", got ${JSON.stringify(entry.state)}`);
+      problems.add(`${where}: state must be "off" or "forced", got ${clip(JSON.stringify(entry.state) ?? String(entry.state), 40)}`);
       return;
     }
     const key = `${entry.layer}:${entry.expert}`;
-    if (seen.has(key) && seen.get(key) !== entry.state) problems.push(`${where}: listed as both ${seen.get(key)} and ${entry.state}`);
+    if (seen.has(key) && seen.get(key) !== entry.state) problems.add(`${where}: listed as both ${seen.get(key)} and ${entry.state}`);
     seen.set(key, entry.state);
     const at = row * E + entry.expert;
     if (entry.state === 'forced' && !forced[at]) forcedRank.set(at, forcedPerLayer[row]++);
@@ -59,9 +63,9 @@ export function steeringTensors(spec: ModelSpec, mask: ExpertMask, source = 'mas
   });
   moeLayers.forEach((layer, row) => {
     const count = forced.subarray(row * E, (row + 1) * E).reduce((a, b) => a + b, 0);
-    if (count > spec.topK) problems.push(`layer ${layer}: ${count} experts forced, but only ${spec.topK} are selected per token`);
+    if (count > spec.topK) problems.add(`layer ${layer}: ${count} experts forced, but only ${spec.topK} are selected per token`);
   });
-  if (problems.length) throw new Error(`${source} does not fit this model (${spec.modelType}, ${spec.numLayers} layers × ${E} experts, k=${spec.topK}): ${problems.join('; ')}`);
+  if (problems.count) throw new Error(`${source} does not fit this model (${spec.modelType}, ${spec.numLayers} layers × ${E} experts, k=${spec.topK}): ${problems.join()}`);
   const drop = mask.mode === 'drop';
   const max = mask.forceWeight === 'max';
   return {

@@ -42,7 +42,7 @@ export function fakeElectron(appRoot: string, userData: string) {
     check?: (contents: unknown, permission: string, origin: string) => boolean;
     blocked?: { urls: string[] };
   } = {};
-  const dialogs = { saveTo: null as string | null, messages: [] as unknown[] };
+  const dialogs = { saveTo: null as string | null, openTo: null as string | null, messages: [] as unknown[] };
 
   class FakeBrowserWindow extends EventEmitter {
     readonly webContents = new FakeWebContents();
@@ -95,7 +95,7 @@ export function fakeElectron(appRoot: string, userData: string) {
     },
     dialog: {
       showSaveDialog: async () => ({ canceled: dialogs.saveTo === null, filePath: dialogs.saveTo ?? undefined }),
-      showOpenDialog: async () => ({ canceled: true, filePaths: [] }),
+      showOpenDialog: async () => ({ canceled: dialogs.openTo === null, filePaths: dialogs.openTo === null ? [] : [dialogs.openTo] }),
       showMessageBox: async (...args: unknown[]) => {
         dialogs.messages.push(args.at(-1));
         return { response: 1 };

@@ -139,4 +139,26 @@ describe('the bundled main process, against a fake Electron', () => {
     assert.throws(() => save({ sender: contents, senderFrame: null }, 'mask.json', '{}'), /not allowed/);
     assert.equal(await fake.ipcHandlers.get(CHANNELS.openFolder)!(trusted()), null);
   });
+
+  it('lets the renderer name only checkpoint folders the user chose in the Open dialog', async () => {
+    const send = fake.ipcListeners.get(CHANNELS.send)!;
+    const reply = (id: number) => until(`reply ${id}`, () => lastSent(contents, CHANNELS.message, (m) => (m as { id?: number }).id === id)) as Promise<{ ok: boolean; error?: { code: string; message: string } }>;
+    send(trusted(), { id: 20, method: 'model.estimate', params: { dir: '/etc' } });
+    assert.deepEqual(await reply(20), {
+      id: 20, ok: false,
+      error: { code: 'bad-request', message: '/etc: not a folder chosen in the Open dialog; choose the checkpoint folder with "Open folder…"' },
+    });
+    send(trusted(), { id: 21, method: 'model.open', params: { dir: appRoot, precision: 'f32' } });
+    assert.match((await reply(21)).error!.message, /not a folder chosen in the Open dialog/);
+
+    fake.dialogs.openTo = appRoot;
+    assert.equal(await fake.ipcHandlers.get(CHANNELS.openFolder)!(trusted()), appRoot);
+    fake.dialogs.openTo = null;
+    // Now the engine answers: the folder is no checkpoint, and it says so.
+    send(trusted(), { id: 22, method: 'model.estimate', params: { dir: `${appRoot}/` } });
+    assert.match((await reply(22)).error!.message, /not a checkpoint folder/);
+    // The demo model (no folder) and malformed params are the engine's to answer.
+    send(trusted(), { id: 23, method: 'model.estimate', params: { dir: 7 } });
+    assert.match((await reply(23)).error!.message, /invalid params for model\.estimate/);
+  });
 });
