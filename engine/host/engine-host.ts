@@ -19,6 +19,7 @@ import { clientMessageSchema, type EngineMessage, type ProtocolError } from '../
 import { methodParams, type Method, type MethodParams, type MethodResult } from '../protocol/methods.ts';
 import type { GenerationResult, MemoryEstimates, ModelInfo } from '../protocol/types.ts';
 import { generate } from '../runtime/generate.ts';
+import { availableMemory, planMemory, runContext } from '../runtime/memory-guard.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import type { ExpertMask } from '../steering/mask.ts';
@@ -250,7 +251,7 @@ export class EngineHost {
 
   private async estimate(p: MethodParams<'model.estimate'>): Promise<MemoryEstimates> {
     if (p.dir !== undefined) await checkCheckpointFolder(p.dir);
-    return memoryEstimates(this.checkpointOf(p.dir), p.context, this.options.threads);
+    return memoryEstimates(this.checkpointOf(p.dir), p.context, this.options.threads, this.model?.info.memory.total ?? 0);
   }
 
   /**
@@ -266,9 +267,14 @@ export class EngineHost {
       (p.precision === undefined || p.precision === 'auto' || p.precision === current.precision) &&
       (p.context === undefined || p.context === current.contextLength);
     if (sameRequest) return current;
+    // The guard decides before the current model is let go (its memory counts as available: it is released first),
+    // so a refused model leaves the loaded one loaded.
+    const available = availableMemory(current?.memory.total ?? 0);
+    const plan = planMemory(checkpoint.spec, p.precision ?? 'auto', runContext(checkpoint.spec, p.context), { available, threads: this.options.threads });
     await this.unloadModel();
     const runner = await ModelRunner.open(checkpoint, {
-      threads: this.options.threads, cacheDir: this.options.cacheDir, signal: job.signal, precision: p.precision, context: p.context,
+      threads: this.options.threads, cacheDir: this.options.cacheDir, signal: job.signal, precision: plan.precision, context: p.context,
+      availableMemory: available,
       onBuildProgress: (done, total) => job.event('build.progress', { done, total }),
     });
     try {

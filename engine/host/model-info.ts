@@ -3,7 +3,7 @@ import type { Checkpoint } from '../model/checkpoint.ts';
 import { choosePrecision, estimateMemory, type MemoryEstimate } from '../model/memory-estimate.ts';
 import { AUTO_PRECISIONS } from '../model/precision.ts';
 import type { MemoryEstimates, MemoryFigures, ModelInfo } from '../protocol/types.ts';
-import { availableMemory, DEFAULT_CONTEXT } from '../runtime/memory-guard.ts';
+import { availableMemory, runContext } from '../runtime/memory-guard.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 
 export function memoryFigures(e: MemoryEstimate): MemoryFigures {
@@ -19,11 +19,14 @@ export function modelInfo(runner: ModelRunner, hasChatTemplate: boolean, demo: b
   };
 }
 
-/** Each precision's estimate for a checkpoint not yet opened (the Model view shows them before Open). */
-export function memoryEstimates(checkpoint: Checkpoint, context: number | undefined, threads = 0): MemoryEstimates {
+/**
+ * Each precision's estimate for a checkpoint not yet opened (the Model view shows them before Open); `releasing` is
+ * the loaded model's memory, given back before another opens.
+ */
+export function memoryEstimates(checkpoint: Checkpoint, context: number | undefined, threads = 0, releasing = 0): MemoryEstimates {
   const { spec } = checkpoint;
-  const ctx = Math.min(context ?? DEFAULT_CONTEXT, spec.contextLength);
-  const available = availableMemory();
+  const ctx = runContext(spec, context);
+  const available = availableMemory(releasing);
   const options = { threads: threads || 2 };
   return {
     folder: checkpoint.dir, architecture: spec.modelType, modelContext: spec.contextLength, context: ctx, available,

@@ -9,8 +9,25 @@ import type { PrecisionChoice } from '../protocol/types.ts';
  * stays small next to the weights (models declare up to 128k, whose cache alone can exceed the weights). */
 export const DEFAULT_CONTEXT = 4096;
 
-/** Memory the system can give without swapping: MemAvailable on Linux, os.freemem() elsewhere. */
-export function availableMemory(): number {
+/** The context a model runs with: the one asked for (default DEFAULT_CONTEXT), at most the model's. */
+export function runContext(spec: Pick<ModelSpec, 'contextLength'>, requested?: number): number {
+  const context = Math.min(requested ?? DEFAULT_CONTEXT, spec.contextLength);
+  if (!(Number.isInteger(context) && context > 0)) throw new Error(`context must be a positive number of tokens, got ${requested}`);
+  return context;
+}
+
+/**
+ * Memory a model may take: what the system can give without swapping (MemAvailable on Linux, os.freemem()
+ * elsewhere) plus `releasing` (a loaded model about to be let go), at most MOTE_MEMORY_LIMIT bytes when set (to
+ * keep room for other work on a shared machine).
+ */
+export function availableMemory(releasing = 0, env: NodeJS.ProcessEnv = process.env): number {
+  const limit = env.MOTE_MEMORY_LIMIT === undefined ? Infinity : Number(env.MOTE_MEMORY_LIMIT);
+  if (!(limit > 0)) throw new Error(`MOTE_MEMORY_LIMIT must be a positive number of bytes, got ${JSON.stringify(env.MOTE_MEMORY_LIMIT)}`);
+  return Math.min(limit, systemAvailable() + releasing);
+}
+
+function systemAvailable(): number {
   try {
     const line = fs.readFileSync('/proc/meminfo', 'utf8').split('\n').find((l) => l.startsWith('MemAvailable:'));
     if (line) return Number(line.split(/\s+/)[1]) * 1024;

@@ -8,7 +8,7 @@ import type { ModelIdentity, PrecisionChoice } from '../protocol/types.ts';
 import { modelIdentity } from '../steering/mask-file.ts';
 import { EMPTY_MASK, type ExpertMask } from '../steering/mask.ts';
 import { steeringTensors, type SteeringTensors } from '../steering/steering-tensors.ts';
-import { DEFAULT_CONTEXT, planMemory } from './memory-guard.ts';
+import { planMemory, runContext } from './memory-guard.ts';
 import { OrtSession, type HostTensor } from './ort-session.ts';
 import { selectExperts } from './router-selection.ts';
 
@@ -74,8 +74,7 @@ export class ModelRunner {
    */
   static async open(source: string | Checkpoint, options: RunnerOptions = {}): Promise<ModelRunner> {
     const opened = typeof source === 'string' ? openCheckpoint(source) : source;
-    const context = Math.min(options.context ?? DEFAULT_CONTEXT, opened.spec.contextLength);
-    if (!(Number.isInteger(context) && context > 0)) throw new Error(`context must be a positive number of tokens, got ${options.context}`);
+    const context = runContext(opened.spec, options.context);
     const checkpoint = { ...opened, spec: { ...opened.spec, contextLength: context } };
     const routing = options.routing ?? true;
     const threads = options.threads ?? 0;

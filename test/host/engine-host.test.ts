@@ -116,6 +116,19 @@ describe('engine host', () => {
     await rejects(callHost(host, 'model.open', { dir: missing }), 'failed', new RegExp(`${missing}.*not a checkpoint folder`));
     assert.equal((await callHost(host, 'model.current', {}))?.folder, GOLDEN);
     assert.equal((await callHost(host, 'model.open', { dir: GOLDEN })).checkpoint, info.checkpoint);
+
+    // The memory guard refuses before the loaded model is let go; the estimate says what each precision needs.
+    const estimate = await callHost(host, 'model.estimate', { dir: GOLDEN });
+    assert.deepEqual(estimate.estimates.map((e) => e.precision), ['f32', 'int8', 'int4']);
+    assert.equal(estimate.context, info.contextLength);
+    process.env.MOTE_MEMORY_LIMIT = String(info.memory.total / 2);
+    try {
+      await rejects(callHost(host, 'model.open', { dir: GOLDEN, precision: 'int8' }), 'failed', /int8 needs [\d.]+ (MiB|GiB|KiB|B)? ?.*available/);
+      assert.equal((await callHost(host, 'model.current', {}))?.precision, 'f32', 'the loaded model is still loaded');
+      assert.equal((await callHost(host, 'model.estimate', { dir: GOLDEN })).auto, null, 'nothing fits under the limit');
+    } finally {
+      delete process.env.MOTE_MEMORY_LIMIT;
+    }
   });
 
   it('generates like the golden reference, streaming every token with its routing', async () => {
