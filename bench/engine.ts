@@ -18,7 +18,7 @@ import { ModelRunner } from '../engine/runtime/model-runner.ts';
 import { OrtSession } from '../engine/runtime/ort-session.ts';
 import { argmax } from '../engine/runtime/sampling.ts';
 import type { SteeringTensors } from '../engine/steering/steering-tensors.ts';
-import { writeTinyCheckpoint } from '../test/helpers/checkpoints.ts';
+import { ensureCheckpoint as writeBenchCheckpoint, olmoeShaped } from './checkpoints.ts';
 
 const { values: args } = parseArgs({ options: { threads: { type: 'string', default: '1' }, keep: { type: 'string' } } });
 const threads = Number(args.threads);
@@ -37,17 +37,8 @@ function median(xs: number[]): number {
 }
 
 function ensureCheckpoint(): void {
-  if (fs.existsSync(path.join(checkpointDir, 'config.json'))) return;
-  const t0 = performance.now();
-  writeTinyCheckpoint(checkpointDir, {
-    family: 'olmoe', seed: 3, dtype: 'BF16',
-    config: {
-      hidden_size: SHAPE.hidden, num_attention_heads: SHAPE.heads, num_key_value_heads: SHAPE.heads,
-      num_experts: SHAPE.experts, num_experts_per_tok: SHAPE.k, intermediate_size: SHAPE.expertWidth,
-      num_hidden_layers: SHAPE.layers, vocab_size: SHAPE.vocab, max_position_embeddings: 4096,
-    },
-  });
-  console.log(`wrote checkpoint in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${checkpointDir}`);
+  const seconds = writeBenchCheckpoint(checkpointDir, olmoeShaped(SHAPE.layers));
+  if (seconds > 0) console.log(`wrote checkpoint in ${seconds.toFixed(1)} s: ${checkpointDir}`);
 }
 
 async function timeGeneration(runner: ModelRunner, prompt: number[], steering: SteeringTensors): Promise<{ prefill: number; decode: number }> {

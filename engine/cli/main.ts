@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { floatArg, intArg } from './arguments.ts';
+import { registerDbCommands } from './db-command.ts';
 import { runInspect } from './inspect.ts';
 import { runGenerate } from './generate-command.ts';
 import { modelOptions } from './open-model.ts';
@@ -40,6 +41,7 @@ modelOptions(program
 
 registerProbeCommands(program);
 registerServeCommand(program);
+registerDbCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   console.error(`mote: ${err.message}`);

@@ -25,7 +25,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('browser mode: serve the MoTE Studio UI and its engine on 127.0.0.1 for a web browser, behind a random access token')
     .option('--port <p>', 'port on 127.0.0.1 (0 = any free port)', portArg, 0)
-    .option('--open', 'open the URL in the default browser')
+    .option('--open', 'open the UI in the default browser (through a redirect page only you can read: the token never goes on a command line)')
     .option('--model <dir>', 'checkpoint folder to load before serving (otherwise the UI opens one)')
     .option('--db <file>', 'SQLite file runs are recorded in (default: as for `mote probe run`)')
     .option('--static <dir>', 'built renderer bundle to serve', DEFAULT_STATIC))

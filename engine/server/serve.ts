@@ -26,11 +26,36 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** mask.import accepts 50 MB of JSON; a frame carries it with room for the envelope. */
+/**
+ * The largest request is mask.import: 16 Mi characters of JSON (engine/protocol/methods.ts), up to 3 bytes each in
+ * UTF-8; a frame carries it with the envelope.
+ */
 const MAX_FRAME_BYTES = 64 * 2 ** 20;
 const CLOSE_GRACE_MS = 1000;
 
 const SECURITY_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' };
+
+/**
+ * The Content-Security-Policy of every response: scripts, styles, fonts and images from this server only (the built
+ * renderer has no inline script or style; images may also be data: and blob: URLs, for the favicon and exported
+ * charts), connections only to the page's own origin and its WebSocket (`host`: the Host the request came to, one of
+ * our own; null refuses every connection), and no plugins, frames, forms or <base>. Applies on top of the <meta> policy
+ * in the renderer's index.html, which also serves the Electron build.
+ */
+export function contentSecurityPolicy(host: string | null): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src ${host ? `'self' ws://${host}` : "'none'"}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /**
  * Browser mode (DESIGN §3): the renderer bundle over HTTP and the engine protocol over a WebSocket at /ws (one JSON
@@ -51,16 +76,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const { port } = server.address() as AddressInfo;
   const gate = new AccessGate(token, port);
+  const ownHosts = [`127.0.0.1:${port}`, `localhost:${port}`];
+  const securityHeaders = (req: http.IncomingMessage) => ({
+    ...SECURITY_HEADERS,
+    'Content-Security-Policy': contentSecurityPolicy(ownHosts.find((h) => h === req.headers.host) ?? null),
+  });
 
   server.on('request', (req, res) => {
+    const headers = securityHeaders(req);
     const refused = gate.check(req, false);
     if (refused) {
-      res.writeHead(refused.status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' });
+      res.writeHead(refused.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${refused.reason}\n`);
       return;
     }
     const cookie = gate.cookieFor(req);
-    serveStatic(req, res, root, cookie ? { ...SECURITY_HEADERS, 'Set-Cookie': cookie } : SECURITY_HEADERS);
+    serveStatic(req, res, root, cookie ? { ...headers, 'Set-Cookie': cookie } : headers);
   });
 
   server.on('upgrade', (req, socket, head) => {
@@ -68,7 +99,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const refused = pathname === '/ws' ? gate.check(req, true) : { status: 404 as const, reason: 'no WebSocket endpoint here; use /ws' };
     if (refused) {
       log(`refused a WebSocket upgrade: ${refused.reason}`);
-      socket.end(`HTTP/1.1 ${refused.status} ${http.STATUS_CODES[refused.status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${refused.reason}\n`);
+      const headers = Object.entries({ ...securityHeaders(req), Connection: 'close', 'Content-Type': 'text/plain' }).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      socket.end(`HTTP/1.1 ${refused.status} ${http.STATUS_CODES[refused.status]}\r\n${headers}\r\n${refused.reason}\n`);
       return;
     }
     sockets.handleUpgrade(req, socket, head, (ws) => connect(ws, options.host, log));

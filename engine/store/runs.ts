@@ -2,9 +2,12 @@ import type { Transaction } from 'better-sqlite3';
 import type { ProbeSet } from '../probes/probe-set.ts';
 import type { ModelIdentity } from '../steering/mask-file.ts';
 import type { ExpertMask } from '../steering/mask.ts';
+import { crc32 } from './crc32.ts';
+import { assertWritable, damaged, guarded } from './damage.ts';
 import type { ReadableDB, WritableDB } from './database.ts';
 import { float32FromBlob, float64FromBlob, int16FromBlob, int32FromBlob, toBlob } from './routing-blobs.ts';
 import { countSpans, spanRange, type Span } from './span-counts.ts';
+import { blobProblem, routingProblem, shapeProblem, spanCountsProblem, type RunShape } from './verify.ts';
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 
@@ -148,9 +151,12 @@ interface PromptRow {
 }
 
 interface SpanCountsRow {
+  span: Span;
   class: string;
   tokens: number;
   prompts: number;
+  hits_crc: number;
+  rate_sums_crc: number;
   hits: Buffer;
   rate_sums: Buffer;
   moe_layers: string;
@@ -171,19 +177,20 @@ interface EvaluationRow {
 const MAX_EXPERT = 0x7fff;
 
 export function createRun(db: WritableDB, run: NewRun): number {
-  const { lastInsertRowid } = db.prepare(`
+  assertWritable(db);
+  const { lastInsertRowid } = guarded(db, () => db.prepare(`
     INSERT INTO runs (created_at, model_dir, model_hash, model_json, set_id, set_path, set_json, generate_tokens,
       mask_json, record_logits, status, prompt_count, moe_layers, num_experts, top_k)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)
   `).run(new Date().toISOString(), run.modelDir, run.modelHash, JSON.stringify(run.model), run.setId, run.setPath,
     JSON.stringify(run.set), run.generateTokens, run.mask && JSON.stringify(run.mask), run.recordLogits ? 1 : 0,
-    run.promptCount, JSON.stringify(run.moeLayers), run.numExperts, run.topK);
+    run.promptCount, JSON.stringify(run.moeLayers), run.numExperts, run.topK));
   return Number(lastInsertRowid);
 }
 
 /** Indices of the prompts already recorded, which a resumed run skips. */
 export function finishedPromptIndices(db: ReadableDB, runId: number): Set<number> {
-  return new Set(db.prepare('SELECT idx FROM prompts WHERE run_id = ?').pluck().all(runId) as number[]);
+  return guarded(db, () => new Set(db.prepare('SELECT idx FROM prompts WHERE run_id = ?').pluck().all(runId) as number[]));
 }
 
 type RecordTransaction = Transaction<(runId: number, prompt: PromptRecord, moeLayers: number[], k: number) => boolean>;
@@ -208,41 +215,60 @@ function prepareRecorder(db: WritableDB): RecordTransaction {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (run_id, idx) DO NOTHING
   `);
+  const insertCrcs = db.prepare('INSERT INTO prompt_crcs (run_id, idx, selected, token_ids, weights, router_logits) VALUES (?, ?, ?, ?, ?, ?)');
   const where = 'WHERE run_id = ? AND span = ? AND class = ?';
   const spanExists = db.prepare(`SELECT 1 FROM span_counts ${where}`).pluck();
-  const readSpan = db.prepare(`SELECT hits, rate_sums FROM span_counts ${where}`);
+  const readSpan = db.prepare(`SELECT span, class, tokens, prompts, hits_crc, rate_sums_crc, hits, rate_sums FROM span_counts ${where}`);
   const insertSpan = db.prepare(`
-    INSERT INTO span_counts (run_id, span, class, tokens, prompts, hits, rate_sums) VALUES (?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO span_counts (run_id, span, class, tokens, prompts, hits_crc, rate_sums_crc, hits, rate_sums)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
   `);
   const updateSpan = db.prepare(`
-    UPDATE span_counts SET tokens = tokens + ?, prompts = prompts + 1, hits = ?, rate_sums = ? ${where}
+    UPDATE span_counts SET tokens = tokens + ?, prompts = prompts + 1, hits_crc = ?, rate_sums_crc = ?, hits = ?, rate_sums = ? ${where}
   `);
+  const withCrc = (array: Int32Array | Float64Array) => {
+    const blob = toBlob(array);
+    return [crc32(blob), blob] as const;
+  };
   return db.transaction((runId: number, prompt: PromptRecord, moeLayers: number[], k: number) => {
     const E = selectNumExperts.get(runId) as number | undefined;
     if (E === undefined) throw new Error(`${db.name}: there is no run ${runId}`);
     const selected = checkPrompt(db, runId, prompt, moeLayers.length, k, E);
+    const tokenIds = toBlob(prompt.tokenIds);
+    const selectedBlob = toBlob(selected);
+    const weights = toBlob(prompt.weights);
+    const routerLogits = prompt.routerLogits ? toBlob(prompt.routerLogits) : null;
     const { changes } = insertPrompt.run(runId, prompt.idx, prompt.class, prompt.text, prompt.responseForced ?? null,
-      prompt.answer ?? null, toBlob(prompt.tokenIds), prompt.promptTokens, prompt.outputText, prompt.label,
-      prompt.correct === null ? null : Number(prompt.correct), toBlob(selected), toBlob(prompt.weights),
-      prompt.routerLogits ? toBlob(prompt.routerLogits) : null);
+      prompt.answer ?? null, tokenIds, prompt.promptTokens, prompt.outputText, prompt.label,
+      prompt.correct === null ? null : Number(prompt.correct), selectedBlob, weights, routerLogits);
     if (changes === 0) return false;
+    insertCrcs.run(runId, prompt.idx, crc32(selectedBlob), crc32(tokenIds), crc32(weights), routerLogits && crc32(routerLogits));
     const cells = moeLayers.length * E;
+    const shape = { moeLayers, numExperts: E, topK: k };
     for (const { span, tokens, hits } of countSpans(selected, prompt.promptTokens, moeLayers.length, k, E)) {
       const key = [runId, span, prompt.class];
       if (tokens === 0) {
         // The class is still listed for this span, with 0 tokens and 0 prompts.
-        if (!spanExists.get(key)) insertSpan.run(key, 0, 0, toBlob(new Int32Array(cells)), toBlob(new Float64Array(cells)));
+        if (!spanExists.get(key)) {
+          const [hitsCrc, hitsBlob] = withCrc(new Int32Array(cells));
+          const [ratesCrc, ratesBlob] = withCrc(new Float64Array(cells));
+          insertSpan.run(key, 0, 0, hitsCrc, ratesCrc, hitsBlob, ratesBlob);
+        }
         continue;
       }
-      const row = readSpan.get(key) as { hits: Buffer; rate_sums: Buffer } | undefined;
-      const hitSums = row ? int32FromBlob(row.hits) : new Int32Array(cells);
-      const rateSums = row ? float64FromBlob(row.rate_sums) : new Float64Array(cells);
+      const row = readSpan.get(key) as SpanCountsRow | undefined;
+      // Counts are read back and added to: damaged ones would only get more wrong.
+      const stored = row && checkedSpanCounts(db, runId, shape, row);
+      const hitSums = stored?.hits ?? new Int32Array(cells);
+      const rateSums = stored?.rateSums ?? new Float64Array(cells);
       for (let i = 0; i < cells; i++) {
         hitSums[i] += hits[i];
         rateSums[i] += hits[i] / tokens;
       }
-      if (row) updateSpan.run(tokens, toBlob(hitSums), toBlob(rateSums), key);
-      else insertSpan.run(key, tokens, 1, toBlob(hitSums), toBlob(rateSums));
+      const [hitsCrc, hitsBlob] = withCrc(hitSums);
+      const [ratesCrc, ratesBlob] = withCrc(rateSums);
+      if (row) updateSpan.run(tokens, hitsCrc, ratesCrc, hitsBlob, ratesBlob, key);
+      else insertSpan.run(key, tokens, 1, hitsCrc, ratesCrc, hitsBlob, ratesBlob);
     }
     return true;
   });
@@ -254,7 +280,8 @@ function prepareRecorder(db: WritableDB): RecordTransaction {
  * it was recorded now. `moeLayers` and `k` must be the run's.
  */
 export function recordPrompt(db: WritableDB, runId: number, prompt: PromptRecord, moeLayers: number[], k: number): boolean {
-  return recorder(db).immediate(runId, prompt, moeLayers, k);
+  assertWritable(db);
+  return guarded(db, () => recorder(db).immediate(runId, prompt, moeLayers, k));
 }
 
 /** Validates the routing's shape and returns `selected` as int16. */
@@ -281,23 +308,43 @@ function checkPrompt(db: WritableDB, runId: number, p: PromptRecord, layers: num
 
 /** Ends (or, with 'running', resumes) a run; finished_at is set for every status but 'running'. */
 export function setRunStatus(db: WritableDB, runId: number, status: RunStatus, error?: string): void {
+  assertWritable(db);
   const finishedAt = status === 'running' ? null : new Date().toISOString();
-  const { changes } = db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?')
-    .run(status, error ?? null, finishedAt, runId);
+  const { changes } = guarded(db, () => db.prepare('UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?')
+    .run(status, error ?? null, finishedAt, runId));
   if (changes === 0) throw new Error(`${db.name}: there is no run ${runId}`);
 }
 
 /** Newest first. */
 export function listRuns(db: ReadableDB): Run[] {
-  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map(toRun);
+  return guarded(db, () => (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map((row) => toRun(db, row)));
 }
 
 export function getRun(db: ReadableDB, runId: number): Run | undefined {
-  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
-  return row && toRun(row);
+  return guarded(db, () => {
+    const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as RunRow | undefined;
+    return row && toRun(db, row);
+  });
 }
 
-function toRun(row: RunRow): Run {
+function toRun(db: ReadableDB, row: RunRow): Run {
+  const run = parseStored(db, `run ${row.id}`, () => runFromRow(row));
+  const problem = shapeProblem(run);
+  if (problem) throw damaged(db, `run ${row.id}: ${problem}`);
+  return run;
+}
+
+/** JSON the store wrote that no longer parses was damaged on disk. */
+function parseStored<T>(db: ReadableDB, what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof SyntaxError) throw damaged(db, `${what}: stored JSON does not parse (${err.message})`, err);
+    throw err;
+  }
+}
+
+function runFromRow(row: RunRow): Run {
   return {
     id: row.id,
     createdAt: row.created_at,
@@ -323,10 +370,10 @@ function toRun(row: RunRow): Run {
 
 /** A run's prompts in index order, without tokens or routing. */
 export function getPrompts(db: ReadableDB, runId: number, filter: { class?: string } = {}): Prompt[] {
-  const rows = db.prepare(`
+  const rows = guarded(db, () => db.prepare(`
     SELECT idx, class, text, response_forced, answer, prompt_tokens, output_text, label, correct
     FROM prompts WHERE run_id = @runId AND (@class IS NULL OR class = @class) ORDER BY idx
-  `).all({ runId, class: filter.class ?? null }) as PromptRow[];
+  `).all({ runId, class: filter.class ?? null }) as PromptRow[]);
   return rows.map((row) => ({
     idx: row.idx,
     class: row.class,
@@ -340,57 +387,93 @@ export function getPrompts(db: ReadableDB, runId: number, filter: { class?: stri
   }));
 }
 
+/**
+ * A prompt's tokens and routing, each BLOB checked against its CRC32 and the routing against the run's shape; damage
+ * throws DatabaseDamagedError.
+ */
 export function getPromptRouting(db: ReadableDB, runId: number, idx: number): PromptRouting | undefined {
-  const row = db.prepare(`
-    SELECT p.token_ids, p.prompt_tokens, p.selected, p.weights, p.router_logits, r.moe_layers, r.top_k, r.num_experts
-    FROM prompts p JOIN runs r ON r.id = p.run_id WHERE p.run_id = ? AND p.idx = ?
-  `).get(runId, idx) as {
-    token_ids: Buffer; prompt_tokens: number; selected: Buffer; weights: Buffer; router_logits: Buffer | null;
-    moe_layers: string; top_k: number; num_experts: number;
-  } | undefined;
-  if (!row) return undefined;
-  const moeLayers = JSON.parse(row.moe_layers) as number[];
-  const selected = int16FromBlob(row.selected);
-  return {
-    idx,
-    tokenIds: int32FromBlob(row.token_ids),
-    promptTokens: row.prompt_tokens,
-    tokens: selected.length / (moeLayers.length * row.top_k),
-    moeLayers,
-    k: row.top_k,
-    numExperts: row.num_experts,
-    selected,
-    weights: float32FromBlob(row.weights),
-    routerLogits: row.router_logits && float32FromBlob(row.router_logits),
-  };
+  return guarded(db, () => {
+    const row = db.prepare(`
+      SELECT p.token_ids, p.prompt_tokens, p.selected, p.weights, p.router_logits, r.moe_layers, r.top_k, r.num_experts,
+        c.selected AS selected_crc, c.token_ids AS token_ids_crc, c.weights AS weights_crc, c.router_logits AS router_logits_crc
+      FROM prompts p JOIN runs r ON r.id = p.run_id LEFT JOIN prompt_crcs c ON c.run_id = p.run_id AND c.idx = p.idx
+      WHERE p.run_id = ? AND p.idx = ?
+    `).get(runId, idx) as RoutingRow | undefined;
+    if (!row) return undefined;
+    const what = `run ${runId}, prompt ${idx}`;
+    const shape = parseStored(db, `run ${runId}`, () => ({ moeLayers: JSON.parse(row.moe_layers) as number[], numExperts: row.num_experts, topK: row.top_k }));
+    const problem = shapeProblem(shape)
+      ?? blobProblem('selected', row.selected, row.selected_crc)
+      ?? blobProblem('token_ids', row.token_ids, row.token_ids_crc)
+      ?? blobProblem('weights', row.weights, row.weights_crc)
+      ?? blobProblem('router_logits', row.router_logits, row.router_logits_crc);
+    if (problem) throw damaged(db, `${what}: ${problem}`);
+    const routing = {
+      idx,
+      tokenIds: int32FromBlob(row.token_ids),
+      promptTokens: row.prompt_tokens,
+      tokens: 0,
+      moeLayers: shape.moeLayers,
+      k: shape.topK,
+      numExperts: shape.numExperts,
+      selected: int16FromBlob(row.selected),
+      weights: float32FromBlob(row.weights),
+      routerLogits: row.router_logits && float32FromBlob(row.router_logits),
+    };
+    const shapeError = routingProblem(shape, routing);
+    if (shapeError) throw damaged(db, `${what}: ${shapeError}`);
+    routing.tokens = routing.selected.length / (shape.moeLayers.length * shape.topK);
+    return routing;
+  });
+}
+
+interface RoutingRow {
+  token_ids: Buffer; prompt_tokens: number; selected: Buffer; weights: Buffer; router_logits: Buffer | null;
+  moe_layers: string; top_k: number; num_experts: number;
+  selected_crc: number | null; token_ids_crc: number | null; weights_crc: number | null; router_logits_crc: number | null;
 }
 
 /** The heatmap data of one span: per-class totals and the non-zero (class, layer, expert) counts. */
 export function getCounts(db: ReadableDB, runId: number, span: Span): { classes: ClassTotal[]; counts: ExpertCount[] } {
   // One statement, so every class comes from the same snapshot while a run is still writing.
-  const rows = db.prepare(`
-    SELECT s.class, s.tokens, s.prompts, s.hits, s.rate_sums, r.moe_layers, r.num_experts
-    FROM span_counts s JOIN runs r ON r.id = s.run_id
-    WHERE s.run_id = ? AND s.span = ? ORDER BY s.class
-  `).all(runId, span) as SpanCountsRow[];
-  return {
-    classes: rows.map((row) => ({ class: row.class, tokens: row.tokens, prompts: row.prompts })),
-    counts: rows.flatMap(nonZeroCounts),
-  };
+  return guarded(db, () => {
+    const rows = db.prepare(`
+      SELECT s.span, s.class, s.tokens, s.prompts, s.hits_crc, s.rate_sums_crc, s.hits, s.rate_sums, r.moe_layers, r.num_experts, r.top_k
+      FROM span_counts s JOIN runs r ON r.id = s.run_id
+      WHERE s.run_id = ? AND s.span = ? ORDER BY s.class
+    `).all(runId, span) as (SpanCountsRow & { moe_layers: string; num_experts: number; top_k: number })[];
+    return {
+      classes: rows.map((row) => ({ class: row.class, tokens: row.tokens, prompts: row.prompts })),
+      counts: rows.flatMap((row) => {
+        const shape = parseStored(db, `run ${runId}`, () => ({ moeLayers: JSON.parse(row.moe_layers) as number[], numExperts: row.num_experts, topK: row.top_k }));
+        const problem = shapeProblem(shape);
+        if (problem) throw damaged(db, `run ${runId}: ${problem}`);
+        return nonZeroCounts(row.class, shape, checkedSpanCounts(db, runId, shape, row));
+      }),
+    };
+  });
 }
 
-function nonZeroCounts(row: SpanCountsRow): ExpertCount[] {
-  const moeLayers = JSON.parse(row.moe_layers) as number[];
-  const E = row.num_experts;
-  const hits = int32FromBlob(row.hits);
-  const rateSums = float64FromBlob(row.rate_sums);
+/** A span_counts row's BLOBs, checked against their CRC32s and the run's shape. */
+function checkedSpanCounts(db: ReadableDB, runId: number, shape: RunShape, row: SpanCountsRow): { hits: Int32Array; rateSums: Float64Array } {
+  const what = `run ${runId}, ${row.span} counts of class ${JSON.stringify(row.class)}`;
+  const crcProblem = blobProblem('hits', row.hits, row.hits_crc) ?? blobProblem('rate_sums', row.rate_sums, row.rate_sums_crc);
+  if (crcProblem) throw damaged(db, `${what}: ${crcProblem}`);
+  const counts = { tokens: row.tokens, prompts: row.prompts, hits: int32FromBlob(row.hits), rateSums: float64FromBlob(row.rate_sums) };
+  const problem = spanCountsProblem(shape, counts);
+  if (problem) throw damaged(db, `${what}: ${problem}`);
+  return counts;
+}
+
+function nonZeroCounts(cls: string, shape: RunShape, { hits, rateSums }: { hits: Int32Array; rateSums: Float64Array }): ExpertCount[] {
+  const { moeLayers, numExperts: E } = shape;
   // The BLOBs' layers are in moe_layers order; the counts go by decoder layer.
   const byLayer = [...moeLayers.keys()].sort((a, b) => moeLayers[a] - moeLayers[b]);
   const counts: ExpertCount[] = [];
   for (const l of byLayer) {
     for (let expert = 0; expert < E; expert++) {
       const i = l * E + expert;
-      if (hits[i] > 0) counts.push({ class: row.class, layer: moeLayers[l], expert, hits: hits[i], promptRateSum: rateSums[i] });
+      if (hits[i] > 0) counts.push({ class: cls, layer: moeLayers[l], expert, hits: hits[i], promptRateSum: rateSums[i] });
     }
   }
   return counts;
@@ -408,33 +491,43 @@ export function promptsRoutedTo(db: ReadableDB, runId: number, layer: number, ex
   if (l < 0) throw new Error(`${db.name}: layer ${layer} is not an MoE layer of run ${runId}`);
   const L = run.moeLayers.length;
   const k = run.topK;
-  const rows = db.prepare('SELECT idx, class, prompt_tokens, selected FROM prompts WHERE run_id = ? ORDER BY idx')
-    .iterate(runId) as IterableIterator<{ idx: number; class: string; prompt_tokens: number; selected: Buffer }>;
-  const found: { idx: number; class: string; tokenPositions: number[] }[] = [];
-  for (const row of rows) {
-    const selected = int16FromBlob(row.selected);
-    const [start, end] = spanRange(span, row.prompt_tokens, selected.length / (L * k));
-    const tokenPositions: number[] = [];
-    for (let t = start; t < end; t++) {
-      const at = (t * L + l) * k;
-      if (selected.subarray(at, at + k).includes(expert)) tokenPositions.push(t);
+  return guarded(db, () => {
+    const rows = db.prepare(`
+      SELECT p.idx, p.class, p.prompt_tokens, c.selected AS selected_crc, p.selected
+      FROM prompts p LEFT JOIN prompt_crcs c ON c.run_id = p.run_id AND c.idx = p.idx WHERE p.run_id = ? ORDER BY p.idx
+    `).iterate(runId) as IterableIterator<{ idx: number; class: string; prompt_tokens: number; selected_crc: number | null; selected: Buffer }>;
+    const found: { idx: number; class: string; tokenPositions: number[] }[] = [];
+    for (const row of rows) {
+      const crcProblem = blobProblem('selected', row.selected, row.selected_crc);
+      if (crcProblem) throw damaged(db, `run ${runId}, prompt ${row.idx}: ${crcProblem}`);
+      const selected = int16FromBlob(row.selected);
+      const problem = routingProblem(run, { promptTokens: row.prompt_tokens, selected });
+      if (problem) throw damaged(db, `run ${runId}, prompt ${row.idx}: ${problem}`);
+      const [start, end] = spanRange(span, row.prompt_tokens, selected.length / (L * k));
+      const tokenPositions: number[] = [];
+      for (let t = start; t < end; t++) {
+        const at = (t * L + l) * k;
+        if (selected.subarray(at, at + k).includes(expert)) tokenPositions.push(t);
+      }
+      if (tokenPositions.length > 0) found.push({ idx: row.idx, class: row.class, tokenPositions });
     }
-    if (tokenPositions.length > 0) found.push({ idx: row.idx, class: row.class, tokenPositions });
-  }
-  return found;
+    return found;
+  });
 }
 
 export function saveEvaluation(db: WritableDB, evaluation: NewEvaluation): number {
-  const { lastInsertRowid } = db.prepare(`
+  assertWritable(db);
+  const { lastInsertRowid } = guarded(db, () => db.prepare(`
     INSERT INTO evaluations (run_id, created_at, model_hash, set_id, mask_json, result_json) VALUES (?, ?, ?, ?, ?, ?)
   `).run(evaluation.runId, new Date().toISOString(), evaluation.modelHash, evaluation.setId,
-    JSON.stringify(evaluation.mask), JSON.stringify(evaluation.result));
+    JSON.stringify(evaluation.mask), JSON.stringify(evaluation.result)));
   return Number(lastInsertRowid);
 }
 
 /** Newest first. */
 export function listEvaluations(db: ReadableDB): Evaluation[] {
-  return (db.prepare('SELECT * FROM evaluations ORDER BY id DESC').all() as EvaluationRow[]).map((row) => ({
+  const rows = guarded(db, () => db.prepare('SELECT * FROM evaluations ORDER BY id DESC').all() as EvaluationRow[]);
+  return rows.map((row) => parseStored(db, `evaluation ${row.id}`, () => ({
     id: row.id,
     runId: row.run_id,
     createdAt: row.created_at,
@@ -442,5 +535,5 @@ export function listEvaluations(db: ReadableDB): Evaluation[] {
     setId: row.set_id,
     mask: JSON.parse(row.mask_json) as ExpertMask,
     result: JSON.parse(row.result_json) as unknown,
-  }));
+  })));
 }

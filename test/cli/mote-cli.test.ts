@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { damage, damageFixture, offsetOf, pageOf, sha } from '../store/damage-helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
@@ -108,5 +110,55 @@ describe('mote CLI', () => {
     const r = mote('generate', '--model', GOLDEN, '--prompt', 't5', '--max-tokens', 'many');
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--max-tokens must be an integer/);
+  });
+});
+
+describe('mote db check, and commands on a damaged database (issue 11, case 5)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-cli-db-'));
+  let n = 0;
+  const fixture = () => damageFixture(path.join(dir, `runs-${n++}.db`));
+
+  it('db check says ok for a sound database, and lists the damaged run and prompt of a damaged BLOB (exit 1)', () => {
+    const { file, runId } = fixture();
+    const ok = mote('db', 'check', '--db', file);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /: ok — 1 run, 200 prompts; SQLite integrity_check ok; every routing BLOB matches its CRC32/);
+    const raw = new Database(file, { readonly: true });
+    const selected = raw.prepare('SELECT selected FROM prompts WHERE run_id = ? AND idx = 50').pluck().get(runId) as Buffer;
+    raw.close();
+    damage(file, offsetOf(file, selected) + 8, 64);
+    const before = sha(file);
+    const r = mote('db', 'check', '--db', file);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`${file}: DAMAGED\\nrun ${runId}, prompt 50: BLOB selected fails its CRC32 check`));
+    assert.match(r.stdout, /Restore it from a backup, or start a new database with --db/);
+    const json = JSON.parse(mote('db', 'check', '--db', file, '--json').stdout);
+    assert.deepEqual(json.damagedRuns, [runId]);
+    assert.equal(sha(file), before, 'the check writes nothing');
+    assert.match(mote('db', 'check', '--db', path.join(dir, 'none.db')).stderr, /none\.db: no database here/);
+  });
+
+  it('rank on a database whose counts are damaged exits 1, naming the file and what to do', () => {
+    const { file, runId } = fixture();
+    const sound = mote('rank', '--run', String(runId), '--target', 'harmful', '--db', file);
+    assert.equal(sound.code, 0, sound.stderr);
+    damage(file, pageOf(file, 'span_counts', 'leaf'), 4096);
+    const r = mote('rank', '--run', String(runId), '--target', 'harmful', '--db', file);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.ok(r.stderr.startsWith(`mote: ${file}: the database is damaged (`), r.stderr);
+    assert.ok(r.stderr.includes(`mote db check --db ${file}`), r.stderr);
+  });
+
+  it('probe run on a database with a damaged page stops before writing anything', () => {
+    const { file } = fixture();
+    damage(file, pageOf(file, 'prompts', 'leaf') + 100, 512);
+    const before = sha(file);
+    const r = mote('probe', 'run', '--model', GOLDEN, '--set', path.join(ROOT, 'probes/demo-refusal.json'), '--db', file);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`^mote: ${file}: the database is damaged \\(PRAGMA quick_check`, 'm'));
+    assert.match(r.stderr, /restore it from a backup, or start a new database with --db/);
+    assert.doesNotMatch(r.stdout, /prompts recorded/);
+    assert.equal(sha(file), before, 'nothing was written');
   });
 });

@@ -50,7 +50,7 @@ describe('openDatabase', () => {
   it('refuses a file that is not a SQLite database, naming it', () => {
     const file = newFile();
     fs.writeFileSync(file, 'probe set, not a database\n'.repeat(100));
-    assert.throws(() => openDatabase(file), { message: `${file}: not a SQLite database` });
+    assert.throws(() => openDatabase(file), (err: Error) => err.message.startsWith(`${file}: not a SQLite database (if it was a MoTE Studio database, it is damaged: restore it from a backup, or start a new database with --db)`));
     assert.equal(fs.readFileSync(file, 'utf8'), 'probe set, not a database\n'.repeat(100));
   });
 

@@ -5,9 +5,9 @@ import Database from 'better-sqlite3';
 import type { ReadableDB, WritableDB } from '../../../engine/store/database.ts';
 import { migrate } from '../../../engine/store/migrate.ts';
 import { migration001 } from '../../../engine/store/migrations/001-initial.ts';
-import { createRun, finishedPromptIndices, getPromptRouting, saveEvaluation } from '../../../engine/store/runs.ts';
+import { createRun, finishedPromptIndices, saveEvaluation } from '../../../engine/store/runs.ts';
 import { newRun, randomPrompt, tempDir } from '../helpers.ts';
-import { getCountsV1, openSchema1, recordPromptV1 } from './schema-1.ts';
+import { getCountsV1, getPromptRoutingV1, openSchema1, recordPromptV1 } from './schema-1.ts';
 
 const dir = tempDir();
 const SHAPE = { moeLayers: [1, 3], numExperts: 8, topK: 2 };
@@ -78,7 +78,7 @@ describe('migration 001 (initial)', () => {
       ['SEARCH class_totals USING PRIMARY KEY (run_id=? AND span=?)'],
       ['SEARCH expert_counts USING PRIMARY KEY (run_id=? AND span=?)'],
     ]);
-    assert.deepEqual(run((d) => getPromptRouting(d, runId, 3)), [[
+    assert.deepEqual(run((d) => getPromptRoutingV1(d, runId, 3)), [[
       'SEARCH p USING INDEX sqlite_autoindex_prompts_1 (run_id=? AND idx=?)',
       'SEARCH r USING INTEGER PRIMARY KEY (rowid=?)',
     ]]);

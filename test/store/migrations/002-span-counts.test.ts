@@ -35,10 +35,12 @@ describe('migration 002 (span counts)', () => {
   it('checks spans and deletes counts with their run', () => {
     const db = openDatabase(newFile());
     const runId = createRun(db, newRun(SHAPE));
-    const insert = db.prepare("INSERT INTO span_counts VALUES (?, ?, 'a', 0, 0, x'', x'')");
+    // At the current schema, where migration 003 put CRC32 columns before the BLOBs.
+    const columns = 'run_id, span, class, tokens, prompts, hits_crc, rate_sums_crc, hits, rate_sums';
+    const insert = db.prepare(`INSERT INTO span_counts (${columns}) VALUES (?, ?, 'a', 0, 0, 0, 0, x'', x'')`);
     assert.throws(() => insert.run(runId, 'middle'), /CHECK constraint failed/);
     assert.throws(() => insert.run(999, 'prompt'), /FOREIGN KEY constraint failed/);
-    assert.throws(() => db.prepare("INSERT INTO span_counts VALUES (?, 'last', 'a', 0, 0, NULL, x'')").run(runId), /NOT NULL/);
+    assert.throws(() => db.prepare(`INSERT INTO span_counts (${columns}) VALUES (?, 'last', 'a', 0, 0, 0, 0, NULL, x'')`).run(runId), /NOT NULL/);
     recordPrompt(db, runId, randomPrompt(1, 0, 2, 2, 8), SHAPE.moeLayers, SHAPE.topK);
     assert.equal(db.prepare('SELECT count(*) FROM span_counts').pluck().get(), SPANS.length);
     db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
@@ -93,7 +95,7 @@ describe('migration 002 (span counts)', () => {
     v1.close();
 
     const db = openDatabase(file);
-    assert.deepEqual(tables(db), ['evaluations', 'prompts', 'runs', 'span_counts']);
+    assert.deepEqual(tables(db), ['evaluations', 'prompt_crcs', 'prompts', 'runs', 'span_counts']);
     assert.deepEqual(runs.map(({ id }) => SPANS.map((span) => getCounts(db, id, span))), before);
     assert.deepEqual(before[2], SPANS.map(() => ({ classes: [], counts: [] })), 'the run without prompts');
 

@@ -59,3 +59,11 @@ export function getCountsV1(db: Database.Database, runId: number, span: Span): {
     `).all(runId, span) as ExpertCount[],
   };
 }
+
+/** The released app's getPromptRouting query (the BLOBs as stored, undecoded). */
+export function getPromptRoutingV1(db: Database.Database, runId: number, idx: number): unknown {
+  return db.prepare(`
+    SELECT p.token_ids, p.prompt_tokens, p.selected, p.weights, p.router_logits, r.moe_layers, r.top_k, r.num_experts
+    FROM prompts p JOIN runs r ON r.id = p.run_id WHERE p.run_id = ? AND p.idx = ?
+  `).get(runId, idx);
+}
