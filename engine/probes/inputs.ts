@@ -46,17 +46,9 @@ export async function readInputFile(file: string, rules: InputFileRules): Promis
   try {
     const stat = await handle.stat();
     checkStat(file, stat, rules);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, rules.maxBytes + 1 - total));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > rules.maxBytes) throw new InputFileError(file, tooLarge(undefined, rules));
-    }
-    return decode(file, Buffer.concat(chunks, total));
+    const content = new CappedContent(file, rules);
+    for (let buffer = content.next(); content.add(buffer, (await handle.read(buffer, 0, buffer.length, null)).bytesRead); buffer = content.next());
+    return content.text();
   } catch (err) {
     throw err instanceof InputFileError ? err : new InputFileError(file, cannotRead(err));
   } finally {
@@ -76,21 +68,39 @@ export function readInputFileSync(file: string, rules: InputFileRules): string {
   }
   try {
     checkStat(file, fs.fstatSync(fd), rules);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, rules.maxBytes + 1 - total));
-      const bytesRead = fs.readSync(fd, buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buffer.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > rules.maxBytes) throw new InputFileError(file, tooLarge(undefined, rules));
-    }
-    return decode(file, Buffer.concat(chunks, total));
+    const content = new CappedContent(file, rules);
+    for (let buffer = content.next(); content.add(buffer, fs.readSync(fd, buffer, 0, buffer.length, null)); buffer = content.next());
+    return content.text();
   } catch (err) {
     throw err instanceof InputFileError ? err : new InputFileError(file, cannotRead(err));
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** A file's bytes as they are read, refused once they pass the cap (whatever size the file claimed). */
+class CappedContent {
+  private readonly chunks: Buffer[] = [];
+  private total = 0;
+
+  constructor(private readonly file: string, private readonly rules: InputFileRules) {}
+
+  /** A buffer for the next read: at most one byte past the cap. */
+  next(): Buffer {
+    return Buffer.allocUnsafe(Math.min(CHUNK, this.rules.maxBytes + 1 - this.total));
+  }
+
+  /** Keeps what a read put in `buffer`; false at the end of the file. */
+  add(buffer: Buffer, bytesRead: number): boolean {
+    if (bytesRead === 0) return false;
+    this.chunks.push(buffer.subarray(0, bytesRead));
+    this.total += bytesRead;
+    if (this.total > this.rules.maxBytes) throw new InputFileError(this.file, tooLarge(undefined, this.rules));
+    return true;
+  }
+
+  text(): string {
+    return decode(this.file, Buffer.concat(this.chunks, this.total));
   }
 }
 

@@ -64,6 +64,18 @@ export function everyLayerWindowed(c: ConfigReader, numLayers: number): Pick<Mod
   return { contextLength: c.int('max_position_embeddings'), layerWindows: new Array(numLayers).fill(window) };
 }
 
+/** Every decoder layer routes to experts of one width; no dense MLPs and no shared experts (Mixtral-like). */
+export function everyLayerMoe(c: ConfigReader, numLayers: number): Pick<ModelSpec,
+  'moeIntermediateSize' | 'denseIntermediateSize' | 'sharedExpertIntermediateSize' | 'sharedExpertGate' | 'moeLayers'> {
+  return {
+    moeIntermediateSize: c.int('intermediate_size'),
+    denseIntermediateSize: 0,
+    sharedExpertIntermediateSize: 0,
+    sharedExpertGate: false,
+    moeLayers: new Array(numLayers).fill(true),
+  };
+}
+
 /** HF's Qwen-MoE rule: a layer is sparse unless listed in mlp_only_layers or off the decoder_sparse_step grid. */
 export function qwenMoeLayers(c: ConfigReader, numLayers: number, numExperts: number): boolean[] {
   const mlpOnly = new Set(c.intList('mlp_only_layers'));

@@ -1,5 +1,5 @@
 import { shown } from '../safetensors.ts';
-import { commonSpec, standardGlobals, type FamilyDescriptor } from './family.ts';
+import { commonSpec, everyLayerMoe, standardGlobals, type FamilyDescriptor } from './family.ts';
 
 /**
  * gpt-oss: z = Wx + b; the top-k z, weighted by the softmax over those k (= softmax → top-k → renormalise); experts
@@ -33,11 +33,7 @@ export const gptOss: FamilyDescriptor = {
       numExperts: c.int('num_local_experts'),
       topK: c.int('num_experts_per_tok', c.optionalInt('experts_per_token') ?? undefined),
       normTopkProb: true,
-      moeIntermediateSize: c.int('intermediate_size'),
-      denseIntermediateSize: 0,
-      sharedExpertIntermediateSize: 0,
-      sharedExpertGate: false,
-      moeLayers: new Array(base.numLayers).fill(true),
+      ...everyLayerMoe(c, base.numLayers),
       expertActivation: { alpha: 1.702, beta: 1, limit: c.num('swiglu_limit', 7) },
       expertStorage: quant != null ? 'mxfp4' : 'float',
     };

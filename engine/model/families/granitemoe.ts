@@ -1,4 +1,4 @@
-import { attentionNames, commonSpec, standardGlobals, type FamilyDescriptor } from './family.ts';
+import { attentionNames, commonSpec, everyLayerMoe, standardGlobals, type FamilyDescriptor } from './family.ts';
 
 /**
  * Granite-MoE: top-k router logits → softmax over the k (= softmax → top-k → renormalise); embeddings ×
@@ -21,11 +21,7 @@ export const graniteMoe: FamilyDescriptor = {
       numExperts: c.int('num_local_experts'),
       topK: c.int('num_experts_per_tok'),
       normTopkProb: true,
-      moeIntermediateSize: c.int('intermediate_size'),
-      denseIntermediateSize: 0,
-      sharedExpertIntermediateSize: 0,
-      sharedExpertGate: false,
-      moeLayers: new Array(base.numLayers).fill(true),
+      ...everyLayerMoe(c, base.numLayers),
     };
   },
   globalWeights: standardGlobals,

@@ -1,4 +1,4 @@
-import { attentionNames, commonSpec, everyLayerWindowed, standardGlobals, type FamilyDescriptor } from './family.ts';
+import { attentionNames, commonSpec, everyLayerMoe, everyLayerWindowed, standardGlobals, type FamilyDescriptor } from './family.ts';
 
 /** Mixtral: softmax over all experts → top-k → always renormalised. Experts are w1 (gate), w3 (up), w2 (down). */
 export const mixtral: FamilyDescriptor = {
@@ -16,11 +16,7 @@ export const mixtral: FamilyDescriptor = {
       numExperts: c.int('num_local_experts'),
       topK: c.int('num_experts_per_tok'),
       normTopkProb: true,
-      moeIntermediateSize: c.int('intermediate_size'),
-      denseIntermediateSize: 0,
-      sharedExpertIntermediateSize: 0,
-      sharedExpertGate: false,
-      moeLayers: new Array(base.numLayers).fill(true),
+      ...everyLayerMoe(c, base.numLayers),
     };
   },
   globalWeights: standardGlobals,

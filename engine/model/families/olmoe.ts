@@ -1,4 +1,4 @@
-import { attentionNames, commonSpec, mlpExpertNames, standardGlobals, type FamilyDescriptor } from './family.ts';
+import { attentionNames, commonSpec, everyLayerMoe, mlpExpertNames, standardGlobals, type FamilyDescriptor } from './family.ts';
 
 /** OLMoE: softmax → top-k → renormalise iff norm_topk_prob; RMSNorm over the whole q and k projections
  * (k_norm sized for the grouped KV heads) before splitting into heads; optional clip_qkv. */
@@ -16,11 +16,7 @@ export const olmoe: FamilyDescriptor = {
       numExperts: c.int('num_experts'),
       topK: c.int('num_experts_per_tok'),
       normTopkProb: c.bool('norm_topk_prob', false),
-      moeIntermediateSize: c.int('intermediate_size'),
-      denseIntermediateSize: 0,
-      sharedExpertIntermediateSize: 0,
-      sharedExpertGate: false,
-      moeLayers: new Array(base.numLayers).fill(true),
+      ...everyLayerMoe(c, base.numLayers),
     };
   },
   globalWeights: standardGlobals,

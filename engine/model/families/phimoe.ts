@@ -1,4 +1,4 @@
-import { attentionNames, commonSpec, everyLayerWindowed, type FamilyDescriptor } from './family.ts';
+import { attentionNames, commonSpec, everyLayerMoe, everyLayerWindowed, type FamilyDescriptor } from './family.ts';
 
 /**
  * Phi-3.5-MoE: sparsemixer routing in eval mode — slot 1 = the top logit, weighted by the softmax over the
@@ -25,11 +25,7 @@ export const phiMoe: FamilyDescriptor = {
       topK: c.int('num_experts_per_tok'),
       normTopkProb: false,
       router: { scoring: 'sparsemixer', groups: null, scaling: 1, jitterEps: c.num('router_jitter_noise', 0.01) },
-      moeIntermediateSize: c.int('intermediate_size'),
-      denseIntermediateSize: 0,
-      sharedExpertIntermediateSize: 0,
-      sharedExpertGate: false,
-      moeLayers: new Array(base.numLayers).fill(true),
+      ...everyLayerMoe(c, base.numLayers),
     };
   },
   globalWeights(spec) {
