@@ -3,7 +3,7 @@ import { ErrorText } from '../components/ErrorText.tsx';
 import { NumberField } from '../components/NumberField.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { runMismatch } from '../state/slices/imaging-slice.ts';
-import { isListingError } from '../state/slices/probes-slice.ts';
+import { isListingError, PROBE_SET_UPLOAD_ACCEPT } from '../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
 
 const SHOWN_PROMPTS = 300;
@@ -21,12 +21,31 @@ export function ProbesView({ onOpenRun }: { onOpenRun(): void }) {
 }
 
 function ProbeSetList() {
-  const { sets, selected, error } = useApp((s) => s.probes);
-  const { selectProbeSet } = useActions();
+  const { sets, selected, error, uploading, uploadError } = useApp((s) => s.probes);
+  const { selectProbeSet, uploadProbeSet } = useActions();
   return (
     <section className="panel side">
       <h2>Probe sets</h2>
       <ErrorText error={error} />
+      <div className="row upload-row">
+        <label className={uploading ? 'file-button secondary disabled' : 'file-button secondary'}
+          title="A .json or .yaml probe set of at most 2 MiB from this machine; the engine checks it and keeps a copy with its uploaded sets">
+          <input
+            type="file"
+            accept={PROBE_SET_UPLOAD_ACCEPT}
+            disabled={!!uploading}
+            data-testid="probes-upload"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              // Cleared so that picking the same file again (after fixing it) loads it again.
+              e.target.value = '';
+              if (file) void uploadProbeSet(file);
+            }}
+          />
+          {uploading ? `Loading ${uploading}…` : 'Load probe set from file…'}
+        </label>
+      </div>
+      <ErrorText error={uploadError} testId="probes-upload-error" />
       <ul className="list" data-testid="probe-sets">
         {sets.map((s) =>
           isListingError(s) ? (

@@ -1,7 +1,8 @@
 /**
  * End to end, against the real engine: `mote serve` in browser mode on the embedded demo model (models/demo), driven
- * in headless Chromium through the researcher's flow — see the memory estimate and reopen the demo model at int8, run
- * the demo probe set (recorded at int8), find the planted experts in Imaging,
+ * in headless Chromium through the researcher's flow — see the memory estimate and reopen the demo model at int8, load
+ * a probe set from a file (and have a broken one refused), run the demo probe set (recorded at int8), find the planted
+ * experts in Imaging,
  * switch the top P off in Steering, see the refusal go away in Compare, export the mask and import it again.
  * A screenshot per step goes to test-artifacts/e2e/ (gitignored).
  *
@@ -30,6 +31,7 @@ const SHOTS = path.join(ROOT, 'test-artifacts/e2e');
 /** Generous: the whole file stays under 3 minutes on 2 cores, but a loaded CI machine can be slow. */
 const LONG = 120_000;
 const TOO_LONG_FILE = 'too-long-for-the-model.json';
+const UPLOAD_FILE = 'greetings.yaml';
 
 describe('researcher flow in browser mode against the real engine (demo model)', { timeout: 240_000 }, () => {
   let work: string;
@@ -102,6 +104,11 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    });
+    // Chromium logs CSP refusals as console errors too; this names the directive whatever the wording.
+    await page.addInitScript(() => {
+      (globalThis as unknown as { addEventListener(type: string, cb: (e: { violatedDirective: string; blockedURI: string }) => void): void })
+        .addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} refused ${e.blockedURI}`));
     });
   });
 
@@ -179,6 +186,61 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     assert.ok(counts.map(Number)[1] > config.max_position_embeddings);
     await page.locator('[data-testid="probe-prompts"] tbody tr td.over-context').waitFor();
     await shot('02a-probes-too-long');
+  });
+
+  step('Probes: a probe set loaded from a file is checked, stored with the uploads, listed, selected and expanded', async () => {
+    // Picked from a folder the engine does not read: it gets the text only.
+    const picked = path.join(work, 'picked');
+    fs.mkdirSync(picked, { recursive: true });
+    const file = path.join(picked, UPLOAD_FILE);
+    const text = [
+      '# A small set from the researcher\'s machine', 'id: uploaded-greetings', 'title: Greetings and farewells (uploaded)', 'type: templates',
+      'classes:', '  - id: greeting', '  - id: farewell', 'templates:', '  - text: "Say {word} to me."', 'slots:', '  word:',
+      '    greeting: [hello, good morning]', '    farewell: [goodbye]', '',
+    ].join('\n');
+    fs.writeFileSync(file, text);
+    await tid('tab-probes').click();
+    await tid('probes-upload').setInputFiles(file);
+    const stored = path.join(work, 'uploaded-probes', UPLOAD_FILE);
+    await page.locator(`[data-testid="probe-set"].selected[data-file="${stored}"]`).waitFor();
+    await page.locator('.view-probes h2', { hasText: 'Greetings and farewells (uploaded)' }).waitFor();
+    assert.equal(fs.readFileSync(stored, 'utf8'), text, 'the engine stored the text as sent');
+    const listed = await tid('probe-sets').locator('li').evaluateAll((lis) =>
+      lis.map((li) => li.querySelector('[data-file]')?.getAttribute('data-file') ?? li.getAttribute('data-file')));
+    assert.equal(listed.at(-1), stored, `the upload is listed after the probes folder's sets: ${JSON.stringify(listed)}`);
+    const rows = page.locator('[data-testid="probe-prompts"] tbody tr');
+    const expected = expandProbeSet(loadProbeSet(file));
+    assert.deepEqual(await rows.locator('td:nth-child(4) .clamp-3').allInnerTexts(), expected.map((p) => p.text));
+    assert.deepEqual(await rows.locator('.class-chip').allInnerTexts(), ['greeting', 'greeting', 'farewell']);
+    assert.ok((await rows.locator('td:nth-child(3)').allInnerTexts()).every((t) => Number(t) > 0), 'token counts under the model');
+    assert.equal(await tid('probes-upload-error').count(), 0);
+    await page.locator('[data-testid="probe-run"]:not([disabled])').waitFor();
+    await shot('02b-probes-uploaded');
+    // Evaluate lists the same sets, so the upload can be picked there too.
+    await tid('tab-evaluate').click();
+    assert.ok((await tid('eval-set').locator('option').evaluateAll((os) => os.map((o) => o.getAttribute('value')))).includes(stored));
+    await tid('tab-probes').click();
+  });
+
+  step('Probes: a file that is not a valid probe set is refused with errors naming it and their lines', async () => {
+    const picked = path.join(work, 'picked');
+    const bad = path.join(picked, 'broken-set.yaml');
+    // Line 6: a class without an id.
+    fs.writeFileSync(bad, ['id: broken', 'title: Broken', 'type: templates', 'classes:', '  - id: a', '  - description: no id', 'templates:', '  - text: "{x}"', 'slots:', '  x: [one]', ''].join('\n'));
+    await tid('probes-upload').setInputFiles(bad);
+    const error = tid('probes-upload-error');
+    await error.waitFor();
+    const message = await error.innerText();
+    assert.match(message, /^broken-set\.yaml:6: classes\[1\]/, message);
+    for (const line of message.split('\n')) assert.match(line, /^broken-set\.yaml(:\d+)?: /, `every line names the file: ${message}`);
+    assert.ok(!fs.existsSync(path.join(work, 'uploaded-probes', 'broken-set.yaml')), 'a refused set is not stored');
+    assert.equal(await page.locator('[data-testid="probe-set"][data-file$="/broken-set.yaml"]').count(), 0);
+    await page.locator(`[data-testid="probe-set"].selected[data-file$="/${UPLOAD_FILE}"]`).waitFor();
+    await shot('02c-probes-upload-error');
+    const notes = path.join(picked, 'notes.txt');
+    fs.writeFileSync(notes, 'id: notes\n');
+    await tid('probes-upload').setInputFiles(notes);
+    await page.locator('[data-testid="probes-upload-error"]', { hasText: '"notes.txt": an uploaded probe set is named by a bare file name ending in .json, .yaml, .yml' }).waitFor();
   });
 
   step('Probes: run the demo probe set to the end', async () => {
@@ -303,7 +365,7 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     await shot('09-steering-after-import');
   });
 
-  it('no errors in the page', () => {
+  it('no errors in the page (CSP violations included)', () => {
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -1,9 +1,23 @@
 import type { ProbePromptInfo, ProbeSetInfo, ProbeSetListingError, RunSummary, TokenCountBasis } from '../../../engine/protocol/types.ts';
-import { errorText, isCancelled } from '../../host/engine-client.ts';
+import { fmtBytes } from '../../format.ts';
+import { EngineError, errorText, isCancelled } from '../../host/engine-client.ts';
 import type { SliceContext } from '../store.ts';
 
 export type ProbeListing = ProbeSetInfo | ProbeSetListingError;
 export const isListingError = (s: ProbeListing): s is ProbeSetListingError => 'error' in s;
+
+/** Extensions and size the engine accepts for an uploaded probe set (engine/host/file-access.ts, FileAccess.upload). */
+export const PROBE_SET_UPLOAD_ACCEPT = '.json,.yaml,.yml';
+export const MAX_PROBE_SET_UPLOAD_BYTES = 2 * 1024 * 1024;
+
+/**
+ * What a set is called where only one line fits (a <select>): its title, with its file when another listed set has
+ * the same title (an uploaded, edited copy of a set in the probes folder, say).
+ */
+export function probeSetLabel(set: ProbeSetInfo, sets: readonly ProbeListing[]): string {
+  const clash = sets.some((s) => s !== set && !isListingError(s) && s.title === set.title);
+  return clash ? `${set.title} — ${set.file}` : set.title;
+}
 
 export interface ProbeJob {
   file: string;
@@ -22,6 +36,9 @@ export interface ProbesSlice {
     selected: string | null;
     expanded: { file: string; set: ProbeSetInfo; prompts: ProbePromptInfo[]; tokenized: TokenCountBasis | null } | null;
     expandError: string | null;
+    /** A probe-set file being uploaded (its name), and the last upload's error. */
+    uploading: string | null;
+    uploadError: string | null;
     generateTokens: number;
     forceNew: boolean;
     job: ProbeJob | null;
@@ -33,6 +50,11 @@ export interface ProbesSlice {
   };
   loadProbeSets(): Promise<void>;
   selectProbeSet(file: string): Promise<void>;
+  /**
+   * Sends a probe-set file picked on this machine to the engine (probes.expand with its text), which validates and
+   * stores it; the stored set becomes the selected one and shows in the list.
+   */
+  uploadProbeSet(file: File): Promise<void>;
   setGenerateTokens(n: number): void;
   setForceNew(forceNew: boolean): void;
   /** Starts a run of the selected set, or resumes `resume`. */
@@ -46,7 +68,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
   const patchJob = (p: Partial<ProbeJob>) => set((s) => ({ probes: { ...s.probes, job: s.probes.job && { ...s.probes.job, ...p } } }));
   return {
     probes: {
-      sets: [], error: null, selected: null, expanded: null, expandError: null, generateTokens: 16, forceNew: false,
+      sets: [], error: null, selected: null, expanded: null, expandError: null, uploading: null, uploadError: null, generateTokens: 16, forceNew: false,
       job: null, jobMessage: null, jobFailed: false, runs: [], runsError: null,
     },
 
@@ -73,6 +95,36 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         if (get().probes.selected === file) patch({ expanded: { file, set: info, prompts, tokenized } });
       } catch (err) {
         if (get().probes.selected === file) patch({ expanded: null, expandError: errorText(err) });
+      }
+    },
+
+    async uploadProbeSet(file) {
+      if (get().probes.uploading) return;
+      // Checked here as well, so a large file is never read or sent; the engine checks the text again.
+      if (file.size > MAX_PROBE_SET_UPLOAD_BYTES) {
+        patch({ uploadError: `${file.name}: is ${fmtBytes(file.size)}; a probe set may be at most ${fmtBytes(MAX_PROBE_SET_UPLOAD_BYTES)}` });
+        return;
+      }
+      patch({ uploading: file.name, uploadError: null });
+      try {
+        const text = await file.text();
+        const { set: info, prompts, tokenized } = await host.engine.call('probes.expand', { file: file.name, text }).result;
+        patch({ selected: info.file, expanded: { file: info.file, set: info, prompts, tokenized }, expandError: null });
+      } catch (err) {
+        // The engine's problems with the file start each line with its name, so they are shown without the
+        // "probes.expand: " prefix; anything else (the file unreadable since it was picked, the engine gone) is
+        // prefixed with the name.
+        const text = err instanceof EngineError ? err.message.slice(err.method.length + 2) : errorText(err);
+        const named = text.startsWith(file.name) || text.startsWith(JSON.stringify(file.name));
+        patch({ uploading: null, uploadError: named ? text : `${file.name}: ${text}` });
+        return;
+      }
+      try {
+        patch({ sets: await host.engine.call('probes.list', {}).result, error: null });
+      } catch (err) {
+        patch({ error: errorText(err) });
+      } finally {
+        patch({ uploading: null });
       }
     },
 

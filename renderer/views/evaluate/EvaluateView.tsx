@@ -3,7 +3,7 @@ import type { ProbeSetInfo } from '../../../engine/protocol/types.ts';
 import { ErrorText } from '../../components/ErrorText.tsx';
 import { NumberField } from '../../components/NumberField.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
-import { isListingError } from '../../state/slices/probes-slice.ts';
+import { isListingError, probeSetLabel } from '../../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { EvaluationResults } from './EvaluationResults.tsx';
 
@@ -28,7 +28,7 @@ export function EvaluateView() {
           <label className="field">
             <span>Probe set</span>
             <select value={file ?? ''} onChange={(e) => setEvaluation({ file: e.target.value, targetClass: '' })} data-testid="eval-set">
-              {sets.map((s) => <option key={s.file} value={s.file}>{s.title}</option>)}
+              {sets.map((s) => <option key={s.file} value={s.file} title={s.file}>{probeSetLabel(s, sets)}</option>)}
             </select>
           </label>
           <label className="field">
