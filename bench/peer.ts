@@ -59,7 +59,8 @@ function describeRun(r: RunReport): string {
   const m = r.afterRun;
   return `prefill ${fmt(r.prefill).padStart(6)} tok/s  decode ${fmt(r.decode, 2).padStart(6)} tok/s  ` +
     `(rounds ${r.rounds.map((x) => `${fmt(x.prefill)}/${fmt(x.decode, 2)}`).join(', ')})  load ${fmt(r.loadSeconds)} s  ` +
-    `peak RSS ${gb(m.maxRss)} GB (after run: RSS ${gb(m.vmRss)} = anon ${gb(m.rssAnon)} + file ${gb(m.rssFile)})`;
+    `peak RSS ${gb(m.maxRss)} GB (after run: RSS ${gb(m.vmRss)} = anon ${gb(m.rssAnon)} + file ${gb(m.rssFile)})` +
+    (r.estimate ? `; engine's estimate ${gb(r.estimate)} GB at ${r.enginePrecision}` : '');
 }
 
 async function main(): Promise<void> {

@@ -141,6 +141,10 @@ async function measureModel(model: RealConfig, withPrecision: boolean): Promise<
         `peak RSS ${gb(r.afterRun.maxRss)} GB (${describeOthers(run)})`);
       console.log(`${label}   resident after load: ${describeMemory(r.afterLoad)}`);
       console.log(`${label}   resident after generating (mapped weights paged in): ${describeMemory(r.afterRun)}`);
+      if (r.estimate) {
+        const off = (r.afterRun.vmRss / r.estimate - 1) * 100;
+        console.log(`${label}   engine's memory estimate (${r.enginePrecision}): ${gb(r.estimate)} GB; resident after generating is ${off >= 0 ? '+' : ''}${off.toFixed(0)} % of it`);
+      }
       if (subset) {
         console.log(`${label}   extrapolated to ${model.realLayers} layers: resident ≈ ${gb(r.afterRun.vmRss * s.total)} GB (× ${s.total.toFixed(2)}), ` +
           `prefill ≈ ${fmt(r.prefill / s.active)} tok/s, decode ≈ ${fmt(r.decode / s.active, 2)} tok/s (÷ ${s.active.toFixed(2)} by bytes read per token)`);
