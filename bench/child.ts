@@ -108,7 +108,7 @@ async function oursRun(): Promise<void> {
   }
   const loadSeconds = (performance.now() - t0) / 1000;
   const afterLoad = memorySnapshot();
-  // A mask that changes nothing, marked active, runs the steered graph (what every steered step costs).
+  // A mask that changes nothing, marked active, takes the steering ops (what every steered step costs).
   const steering: SteeringTensors = args.steered ? { ...runner.steering(), active: true } : runner.steering();
   const prompt = benchPrompt(promptLength, runner.spec.vocabSize);
   let routedSteps = 0;

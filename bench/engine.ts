@@ -3,8 +3,8 @@
  *   npm run bench -- [--threads N] [--keep DIR]
  * Writes an OLMoE-shaped random checkpoint (hidden 2048, 16 heads × 128, 64 experts, k 8, expert width 1024,
  * 4 layers, vocab 50304; BF16 on disk, float32 in the graph) and measures, in one run:
- * - prefill tokens/s (128-token prompt) and decode tokens/s (64 greedy tokens) on the steered graph (routing outputs
- *   and steering inputs, as under any mask), the routing graph (unsteered steps) and the plain graph, as ratios;
+ * - prefill tokens/s (128-token prompt) and decode tokens/s (64 greedy tokens) on the instrumented graph with
+ *   steering active (as under any mask) and inactive (unsteered steps), and on the plain graph, as ratios;
  * - ms per MoE layer (one fused MoE op, one token) beside the memory-bandwidth bound: active expert bytes per token
  *   ÷ read bandwidth measured with the same number of threads (parallel memcmp of large buffers).
  */
@@ -121,10 +121,10 @@ async function main(): Promise<void> {
   };
   const instrumented = await open(true);
   const plain = await open(false);
-  // A mask that changes nothing, marked active, runs the steered graph: what every steered step costs.
+  // A mask that changes nothing, marked active, takes the steering ops: what every steered step costs.
   const conditions = [
-    { label: 'steered graph (routing + steering)', runner: instrumented, steering: { ...instrumented.steering(), active: true } },
-    { label: 'routing graph (unsteered steps)', runner: instrumented, steering: instrumented.steering() },
+    { label: 'instrumented graph, steering active', runner: instrumented, steering: { ...instrumented.steering(), active: true } },
+    { label: 'instrumented graph, unsteered', runner: instrumented, steering: instrumented.steering() },
     { label: 'plain graph', runner: plain, steering: plain.steering() },
   ];
   const prompt = Array.from({ length: PROMPT_TOKENS }, (_, i) => (i * 7919) % SHAPE.vocab);

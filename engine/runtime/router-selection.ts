@@ -3,7 +3,7 @@ import type { ModelSpec } from '../model/spec.ts';
 /**
  * The unsteered plain softmax router (families whose router is not routesInGraph): softmax over the router logits →
  * the k largest, best first (the lower index wins a tie, as TopK does) → renormalised over the k iff
- * norm_topk_prob → × the router's scaling. The routing graph feeds the router logits to the MoE op, which applies
+ * norm_topk_prob → × the router's scaling. Unsteered, the instrumented graph feeds the router logits to the MoE op, which applies
  * this rule itself; this restates it to record what the op selected. routerLogits is [rows, E]; returns selected
  * and weights [rows, k].
  */

@@ -42,11 +42,6 @@ function checkShape(cols: number, bits: QuantBits, blockSize: number): void {
   if (cols % blockSize !== 0) throw new Error(`quantisation: ${cols} columns are not a multiple of the block size ${blockSize}`);
 }
 
-/** Whether a matrix with this many columns (input features) can be block-quantised. */
-export function quantizable(cols: number, blockSize = QUANT_BLOCK): boolean {
-  return cols > 0 && cols % blockSize === 0;
-}
-
 /** Bytes of one quantised matrix: data plus float32 scales. */
 export function quantizedBytes(rows: number, cols: number, bits: QuantBits, blockSize = QUANT_BLOCK): number {
   return (rows * cols * bits) / 8 + (rows * cols / blockSize) * 4;
