@@ -112,7 +112,7 @@ async function oursRun(): Promise<void> {
   const steering: SteeringTensors = args.steered ? { ...runner.steering(), active: true } : runner.steering();
   const prompt = benchPrompt(promptLength, runner.spec.vocabSize);
   let routedSteps = 0;
-  const generate = async (ids: number[], steps: number): Promise<GenerationFigures & { tokens: number[] }> => {
+  const generate: Generate = async (ids, steps) => {
     const t1 = performance.now();
     let { result, cache } = await runner.step(runner.emptyCache(), ids, steering, 1);
     const t2 = performance.now();
@@ -125,9 +125,7 @@ async function oursRun(): Promise<void> {
     const t3 = performance.now();
     return { prefill: ids.length / ((t2 - t1) / 1000), decode: steps / ((t3 - t2) / 1000), tokens };
   };
-  await generate(prompt.slice(0, 8), 4);
-  const runs: (GenerationFigures & { tokens: number[] })[] = [];
-  for (let r = 0; r < rounds; r++) runs.push(await generate(prompt, decodeTokens));
+  const runs = await measuredRounds(generate, prompt);
   const afterRun = memorySnapshot();
   await runner.dispose();
   report({
@@ -153,7 +151,7 @@ async function llamaRun(): Promise<void> {
   const afterLoad = memorySnapshot();
   type Token = Parameters<typeof sequence.evaluate>[0][number];
   const prompt = benchPrompt(promptLength, Number(args.vocab));
-  const generate = async (ids: number[], steps: number): Promise<GenerationFigures & { tokens: number[] }> => {
+  const generate: Generate = async (ids, steps) => {
     await sequence.clearHistory();
     const tokens: number[] = [];
     const t1 = performance.now();
@@ -166,9 +164,7 @@ async function llamaRun(): Promise<void> {
     const t3 = performance.now();
     return { prefill: ids.length / ((t2 - t1) / 1000), decode: steps / ((t3 - t2) / 1000), tokens };
   };
-  await generate(prompt.slice(0, 8), 4);
-  const runs: (GenerationFigures & { tokens: number[] })[] = [];
-  for (let r = 0; r < rounds; r++) runs.push(await generate(prompt, decodeTokens));
+  const runs = await measuredRounds(generate, prompt);
   const afterRun = memorySnapshot();
   const notes = [
     `llama.cpp ${llama.llamaCppRelease.release} (${llama.buildType} binary), threads ${context.currentThreads}, ` +
@@ -188,3 +184,13 @@ if (mode === 'ours-build') await oursBuild();
 else if (mode === 'ours') await oursRun();
 else if (mode === 'llama') await llamaRun();
 else throw new Error(`unknown mode ${mode}`);
+
+type Generate = (ids: number[], steps: number) => Promise<GenerationFigures & { tokens: number[] }>;
+
+/** A short warm-up generation, then `rounds` measured ones: what both sides run. */
+async function measuredRounds(generate: Generate, prompt: number[]): Promise<(GenerationFigures & { tokens: number[] })[]> {
+  await generate(prompt.slice(0, 8), 4);
+  const runs: (GenerationFigures & { tokens: number[] })[] = [];
+  for (let r = 0; r < rounds; r++) runs.push(await generate(prompt, decodeTokens));
+  return runs;
+}

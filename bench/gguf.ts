@@ -16,6 +16,7 @@
  *   in its low nibble and element j + 16 in its high nibble, q = min(15, trunc(x / d + 8.5)); value = (q − 8) · d.
  */
 import fs from 'node:fs';
+import { fromFloat16, toFloat16 } from '../engine/model/onnx/quantize.ts';
 
 export type GgmlType = 'F32' | 'F16' | 'Q4_0' | 'Q8_0';
 
@@ -172,9 +173,7 @@ export function encode(values: Float32Array, type: GgmlType): Uint8Array {
   switch (type) {
     case 'F32': return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     case 'F16': {
-      const out = new Uint16Array(values.length);
-      for (let i = 0; i < values.length; i++) out[i] = f32ToF16(values[i]);
-      return new Uint8Array(out.buffer);
+      return new Uint8Array(toFloat16(values).buffer);
     }
     case 'Q8_0': return quantizeQ8_0(values);
     case 'Q4_0': return quantizeQ4_0(values);
@@ -193,7 +192,7 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
     const d = Math.fround(amax / 127);
     const id = d !== 0 ? Math.fround(1 / d) : 0;
     const o = b * BLOCK_BYTES.Q8_0;
-    view.setUint16(o, f32ToF16(d), true);
+    view.setUint16(o, halfOf(d), true);
     for (let j = 0; j < QK; j++) {
       const v = Math.fround(x[base + j] * id);
       // roundf: half away from zero
@@ -219,7 +218,7 @@ export function quantizeQ4_0(x: Float32Array): Uint8Array {
     const d = Math.fround(max / -8);
     const id = d !== 0 ? Math.fround(1 / d) : 0;
     const o = b * BLOCK_BYTES.Q4_0;
-    view.setUint16(o, f32ToF16(d), true);
+    view.setUint16(o, halfOf(d), true);
     for (let j = 0; j < QK / 2; j++) {
       const x0 = Math.fround(Math.fround(x[base + j] * id) + 8.5);
       const x1 = Math.fround(Math.fround(x[base + QK / 2 + j] * id) + 8.5);
@@ -235,12 +234,11 @@ export function decode(bytes: Uint8Array, type: GgmlType, count: number): Float3
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (type === 'F32') return new Float32Array(bytes.slice(0, count * 4).buffer);
   if (type === 'F16') {
-    for (let i = 0; i < count; i++) out[i] = f16ToF32(view.getUint16(2 * i, true));
-    return out;
+    return fromFloat16(new Uint16Array(bytes.slice(0, count * 2).buffer));
   }
   for (let b = 0; b < count / QK; b++) {
     const o = b * BLOCK_BYTES[type];
-    const d = f16ToF32(view.getUint16(o, true));
+    const d = fromFloat16(Uint16Array.of(view.getUint16(o, true)))[0];
     for (let j = 0; j < QK; j++) {
       if (type === 'Q8_0') {
         out[b * QK + j] = view.getInt8(o + 2 + j) * d;
@@ -253,38 +251,7 @@ export function decode(bytes: Uint8Array, type: GgmlType, count: number): Float3
   return out;
 }
 
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** IEEE binary16 bits of a float32, rounding to nearest even (as ggml's FP32_TO_FP16 on x86 F16C). */
-export function f32ToF16(value: number): number {
-  f32Scratch[0] = value;
-  const bits = u32Scratch[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  const mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
-  const e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    return sign | roundShift(mantissa | 0x800000, 14 - e);
-  }
-  return sign | roundShift((e << 23) | mantissa, 13);
-}
-
-function roundShift(value: number, shift: number): number {
-  const kept = value >>> shift;
-  const rest = value & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  return rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept;
-}
-
-export function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa === 0 ? sign * Infinity : Number.NaN;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+/** IEEE binary16 bits of one float32 (round to nearest even, as ggml's FP32_TO_FP16). */
+function halfOf(value: number): number {
+  return toFloat16(Float32Array.of(value))[0];
 }
