@@ -1,8 +1,6 @@
 import { format } from 'd3';
 
 export const fmtPct = format('.1%');
-export const fmtScore = format('+.3f');
-export const fmtP = (p: number) => (Number.isNaN(p) ? '–' : p === 0 ? '< 1e-300' : p < 1e-4 ? p.toExponential(1) : format('.4f')(p));
 
 export function fmtBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Fails when a layer imports what it must not (STYLE.md §1: renderer → engine/protocol (types only) ← engine ← app).
+// engine/common holds pure code every layer runs (formatters, ranking rules): it imports only itself, so renderer
+// and app may import its values.
 // Usage: node scripts/check-layers.mjs [root]   (default: the repository)
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -63,6 +65,10 @@ function targetArea(root, file, specifier) {
 /** Each rule: which files it covers, and why an import breaks it (or null when it is fine). */
 const RULES = [
   {
+    layer: 'engine/common',
+    check: (imp, area) => (area === 'engine/common' ? null : 'engine/common may import only other engine/common modules'),
+  },
+  {
     layer: 'engine',
     check: (imp) => (isUiPackage(imp.specifier) ? 'engine must not import electron, react, d3 or zustand' : null),
   },
@@ -74,7 +80,7 @@ const RULES = [
         return 'renderer must not import electron, better-sqlite3 or onnxruntime-node';
       }
       if (area === 'engine/protocol' && !imp.typeOnly) return 'renderer may import engine/protocol with `import type` only';
-      if (area?.startsWith('engine/') && area !== 'engine/protocol') return 'renderer may import only engine/protocol from the engine';
+      if (area?.startsWith('engine/') && area !== 'engine/protocol' && area !== 'engine/common') return 'renderer may import only engine/protocol and engine/common from the engine';
       return null;
     },
   },
@@ -82,7 +88,7 @@ const RULES = [
     layer: 'app',
     check: (imp, area) => {
       if (area === 'engine/protocol' && !imp.typeOnly) return 'app may import engine/protocol with `import type` only';
-      if (area?.startsWith('engine/') && area !== 'engine/protocol') return 'app may import only engine/protocol types from the engine';
+      if (area?.startsWith('engine/') && area !== 'engine/protocol' && area !== 'engine/common') return 'app may import only engine/protocol types and engine/common from the engine';
       return null;
     },
   },

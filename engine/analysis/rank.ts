@@ -1,6 +1,7 @@
 import type { ReadableDB } from '../store/database.ts';
 import { getCounts, getRun } from '../store/runs.ts';
 import type { Span } from '../store/span-counts.ts';
+import { competitionRanks } from '../common/ranking-ties.ts';
 import { benjaminiHochberg, rateDifferenceP } from './statistics.ts';
 
 import type { ExpertScore, Ranking, RankMethod } from '../protocol/types.ts';
@@ -9,7 +10,8 @@ import type { ExpertScore, Ranking, RankMethod } from '../protocol/types.ts';
  * MoTE: mean per-prompt activation map of the target class minus that of the other prompts (a prompt's map is the
  * share of its span tokens routed to each expert). RD (SteerMoE): risk difference of token-level activation rates.
  * p: rate-difference test on token counts (Fisher exact on small margins, two-proportion z otherwise); q:
- * Benjamini–Hochberg over every (layer, expert) of the run.
+ * Benjamini–Hochberg over every (layer, expert) of the run. Sorted by score, best first; equal scores share a
+ * competition rank and are listed by TIE_ORDER.
  */
 export function rankExperts(db: ReadableDB, runId: number, target: string, method: RankMethod, span: Span): Ranking {
   const run = getRun(db, runId);
@@ -40,10 +42,11 @@ export function rankExperts(db: ReadableDB, runId: number, target: string, metho
     const meanTarget = rateSums.target[i] / targetTotal.prompts;
     const meanOther = rateSums.other[i] / otherTotal.prompts;
     const { p } = rateDifferenceP(hits.target[i], targetTotal.tokens, hits.other[i], otherTotal.tokens);
-    return { layer, expert, score: method === 'mote' ? meanTarget - meanOther : rateTarget - rateOther, rateTarget, rateOther, meanTarget, meanOther, p, q: 1 };
+    return { layer, expert, score: method === 'mote' ? meanTarget - meanOther : rateTarget - rateOther, rateTarget, rateOther, meanTarget, meanOther, p, q: 1, rank: 0 };
   }));
   benjaminiHochberg(raw.map((r) => r.p)).forEach((q, i) => { raw[i].q = q; });
   raw.sort((a, b) => b.score - a.score || a.p - b.p || a.layer - b.layer || a.expert - b.expert);
+  competitionRanks(raw.map((r) => r.score)).forEach((rank, i) => { raw[i].rank = rank; });
   return {
     runId, target, method, span, layers: run.moeLayers, experts: E,
     targetPrompts: targetTotal.prompts, otherPrompts: otherTotal.prompts, scores: raw,

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { evaluateMask, type ConditionResult, type EvaluationResult } from '../analysis/evaluate.ts';
 import { rankExperts } from '../analysis/rank.ts';
+import { cutWithTies, describeCutTie, describeIncludedTie, isTied, tieAtCut, TIE_ORDER } from '../common/ranking-ties.ts';
+import { formatP, formatScore } from '../common/statistics-format.ts';
 import type { RankMethod } from '../protocol/types.ts';
 import { loadProbeSet } from '../probes/load-probe-set.ts';
 import { runProbes } from '../probes/run-probes.ts';
@@ -126,24 +128,36 @@ export function registerProbeCommands(program: Command): void {
     .option('--method <m>', 'mote (mean per-prompt map difference) or rd (risk difference of token rates)', choiceArg('--method', ['mote', 'rd'] as const), 'mote')
     .option('--span <s>', 'tokens scored: prompt, response or last (prompt token)', choiceArg('--span', SPANS), 'prompt')
     .option('--top <n>', 'experts listed (and written with --mask-out)', intArg('--top', 1), 10)
+    .option('--include-ties', 'when the cut at --top splits experts of equal score, take all of them')
     .option('--mask-out <file>', 'write the top experts as an "off" mask, in rank order')
     .option(...dbOption)
     .option('--json', 'as JSON')
-    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; maskOut?: string; db?: string; json?: boolean }) => {
+    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; includeTies?: boolean; maskOut?: string; db?: string; json?: boolean }) => {
       const db = openDb(opts.db);
       const run = getRun(db, opts.run);
       const ranking = rankExperts(db, opts.run, opts.target, opts.method, opts.span);
       db.close();
-      const top = ranking.scores.slice(0, opts.top);
+      const ranks = ranking.scores.map((s) => s.rank);
+      const tie = tieAtCut(ranks, opts.top);
+      const top = ranking.scores.slice(0, opts.includeTies ? cutWithTies(ranks, opts.top) : opts.top);
+      const tieNote = tie && (opts.includeTies
+        ? describeIncludedTie(tie, formatScore(top[tie.rank - 1].score), opts.top)
+        : describeCutTie(tie, formatScore(ranking.scores[tie.rank - 1].score), 'pass --include-ties'));
       if (opts.maskOut && run) {
         const entries = top.map((s) => ({ layer: s.layer, expert: s.expert, state: 'off' as const }));
         const file = maskFile({ mode: 'backfill', forceWeight: 'natural', entries }, run.model, `top ${opts.top} ${opts.method} experts for ${opts.target} (run ${run.id})`);
+        const tied = tie && ranking.scores.slice(tie.rank - 1, tie.rank - 1 + tie.size);
+        if (tie && tied) {
+          file.ties = { rank: tie.rank, score: tied[0].score, experts: tied.map(({ layer, expert }) => ({ layer, expert })), inMask: opts.includeTies ? tie.size : tie.kept, order: TIE_ORDER };
+        }
         fs.writeFileSync(opts.maskOut, JSON.stringify(file, null, 2) + '\n');
       }
-      if (opts.json) return console.log(JSON.stringify({ ...ranking, scores: top }, null, 2));
+      if (opts.json) return console.log(JSON.stringify({ ...ranking, scores: top, ...(tie ? { tieAtCut: { ...tie, included: opts.includeTies === true } } : {}) }, null, 2));
       console.log(`run ${opts.run}, target ${opts.target} (${ranking.targetPrompts} prompts) vs others (${ranking.otherPrompts}), ${opts.method}, span ${opts.span}`);
       console.log(['rank', 'layer', 'expert', 'score', 'rate target', 'rate other', 'p', 'q (BH)'].join('\t'));
-      top.forEach((s, i) => console.log([i + 1, s.layer, s.expert, s.score.toFixed(4), s.rateTarget.toFixed(3), s.rateOther.toFixed(3), s.p.toExponential(2), s.q.toExponential(2)].join('\t')));
+      top.forEach((s, i) => console.log([isTied(ranks, i) ? `${s.rank}=` : s.rank, s.layer, s.expert, formatScore(s.score), s.rateTarget.toFixed(3), s.rateOther.toFixed(3), formatP(s.p), formatP(s.q)].join('\t')));
+      if (top.some((_, i) => isTied(ranks, i))) console.log(`"=": tied score; tied experts are listed by ${TIE_ORDER}`);
+      if (tieNote) console.log(tieNote);
       if (opts.maskOut) console.error(`wrote ${opts.maskOut}`);
     });
 

@@ -194,6 +194,8 @@ export interface ExpertScore {
   meanOther: number;
   p: number;
   q: number;
+  /** Competition rank: experts of equal score share the rank of the first of them (engine/common/ranking-ties.ts). */
+  rank: number;
 }
 
 export interface Ranking {

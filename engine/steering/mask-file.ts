@@ -14,6 +14,20 @@ export interface MaskFile {
   mode: ExpertMask['mode'];
   forceWeight: ExpertMask['forceWeight'];
   entries: MaskEntry[];
+  /**
+   * Written by `mote rank --mask-out` when its cut went through experts of equal score: all of them, how many are in
+   * `entries`, and the order that listed them. Informational: readers ignore it, and older ones pass it through.
+   */
+  ties?: MaskTies;
+}
+
+export interface MaskTies {
+  /** Competition rank the tied experts share. */
+  rank: number;
+  score: number;
+  experts: { layer: number; expert: number }[];
+  inMask: number;
+  order: string;
 }
 
 export function modelIdentity(spec: ModelSpec, checkpoint: string): ModelIdentity {
@@ -69,6 +83,7 @@ export function parseMaskValue(value: unknown, source: string): MaskFile {
       problems.add(`model.precision: expected one of ${PRECISIONS.join(', ')}, got ${describe(model.precision)}`);
     }
   }
+  if (value.ties !== undefined) checkTies(value.ties, problems);
   if (value.mode !== 'backfill' && value.mode !== 'drop') problems.add(`mode: expected "backfill" or "drop", got ${describe(value.mode)}`);
   if (value.forceWeight !== 'natural' && value.forceWeight !== 'max') problems.add(`forceWeight: expected "natural" or "max", got ${describe(value.forceWeight)}`);
   if (!Array.isArray(value.entries)) problems.add('entries: expected a list of {layer, expert, state}');
@@ -86,6 +101,17 @@ export function parseMaskValue(value: unknown, source: string): MaskFile {
   // Only the known fields travel on: entries rebuilt, so extra keys in them do not reach requests or exports.
   const entries = (value.entries as MaskEntry[]).map(({ layer, expert, state }) => ({ layer, expert, state }));
   return { ...(value as unknown as MaskFile), entries };
+}
+
+function checkTies(ties: unknown, problems: ProblemList): void {
+  if (typeof ties !== 'object' || ties === null || Array.isArray(ties)) return problems.add('ties: expected an object {rank, score, experts, inMask, order}');
+  const t = ties as Record<string, unknown>;
+  if (!Number.isSafeInteger(t.rank) || (t.rank as number) < 1) problems.add('ties.rank: expected a positive integer');
+  if (typeof t.score !== 'number') problems.add('ties.score: expected a number');
+  if (!Array.isArray(t.experts)) problems.add('ties.experts: expected a list of {layer, expert}');
+  else if (t.experts.length > MAX_MASK_ENTRIES) problems.add(`ties.experts: more than ${MAX_MASK_ENTRIES.toLocaleString('en')} entries`);
+  if (!Number.isSafeInteger(t.inMask) || (t.inMask as number) < 0) problems.add('ties.inMask: expected a non-negative integer');
+  if (typeof t.order !== 'string') problems.add('ties.order: expected a string');
 }
 
 /** A value as it appears in a message: JSON, cut short. */

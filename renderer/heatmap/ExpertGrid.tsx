@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { colorLut, type ColorScale } from './color.ts';
+import { colorLut, type CellValues, type ColorScale } from './color.ts';
 import { GridAxes } from './GridAxes.tsx';
 import { cellAt, gridLayout, type GridLayout } from './grid-layout.ts';
 import { registerGrid } from './grid-registry.ts';
@@ -18,8 +18,10 @@ interface Props {
   layers: number[];
   experts: number;
   /** [layers × experts] row-major; null paints an empty grid. A new array (identity) triggers a repaint. */
-  values: Float32Array | null;
+  values: CellValues | null;
   scale: ColorScale;
+  /** [layers × experts], 1 = paint the cell faded (e.g. not significant); the count is on the canvas as data-dimmed. */
+  dimmed?: Uint8Array | null;
   marks?: ReadonlyMap<number, Mark>;
   selected?: Cell | null;
   tooltip(cell: Cell): ReactNode;
@@ -47,7 +49,7 @@ function sizeCanvas(canvas: HTMLCanvasElement, g: GridLayout, dpr: number, dirty
  * mask changes); d3 axes in SVG; hover and selection on the top canvas, which takes the pointer. Hit-testing inverts
  * the scales.
  */
-export function ExpertGrid({ testId, layers, experts, values, scale, marks, selected = null, tooltip, onCellClick, maxPlotHeight }: Props) {
+export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = null, marks, selected = null, tooltip, onCellClick, maxPlotHeight }: Props) {
   const [boxRef, width] = useWidth<HTMLDivElement>();
   const cellsRef = useRef<HTMLCanvasElement>(null);
   const marksRef = useRef<HTMLCanvasElement>(null);
@@ -60,8 +62,9 @@ export function ExpertGrid({ testId, layers, experts, values, scale, marks, sele
   const lut = useMemo(() => colorLut(scale), [scale]);
 
   useLayoutEffect(() => {
-    if (layout) paintCells(cellsRef.current!, rasterize(values, layers.length, experts, lut, scale.domain));
-  }, [layout, values, lut, scale.domain, layers.length, experts]);
+    if (layout) paintCells(cellsRef.current!, rasterize(values, layers.length, experts, lut, scale.domain, dimmed));
+  }, [layout, values, lut, scale.domain, layers.length, experts, dimmed]);
+  const dimmedCount = useMemo(() => (dimmed && values ? dimmed.reduce((a, d) => a + d, 0) : 0), [dimmed, values]);
 
   useLayoutEffect(() => {
     if (layout) paintMarks(sizeCanvas(marksRef.current!, layout, dpr, marksDirty), layout, marks, marksDirty);
@@ -102,6 +105,9 @@ export function ExpertGrid({ testId, layers, experts, values, scale, marks, sele
             ref={cellsRef}
             className="grid-cells"
             data-testid={`${testId}-canvas`}
+            data-dimmed={dimmedCount}
+            data-cells={values ? layers.length * experts : 0}
+            data-domain={scale.domain.join(',')}
             style={{ left: layout.x(0), top: layout.y(0), width: layout.plotW, height: layout.plotH }}
           />
           {hasSeparators(layout) && (

@@ -9,19 +9,27 @@ export interface ColorScale {
   format: (v: number) => string;
 }
 
-const maxOf = (values: Float32Array | null, abs: boolean) => {
+/** A heatmap's values, [rows × experts] row-major (float64 where it carries statistics shown as numbers too). */
+export type CellValues = Float32Array | Float64Array;
+
+/** One map, or several that share one colour range. */
+type ScaleValues = CellValues | null | readonly (CellValues | null)[];
+
+const maxOf = (values: ScaleValues, abs: boolean) => {
   let m = 0;
-  if (values) for (const v of values) if (Number.isFinite(v)) m = Math.max(m, abs ? Math.abs(v) : v);
+  for (const map of Array.isArray(values) ? values : [values]) {
+    if (map) for (const v of map) if (Number.isFinite(v)) m = Math.max(m, abs ? Math.abs(v) : v);
+  }
   return m > 0 ? m : 1;
 };
 
 /** Viridis from 0 to the largest value (rates, shares). */
-export const sequentialScale = (values: Float32Array | null, label: string, fmt = format('.0%')): ColorScale => ({
+export const sequentialScale = (values: ScaleValues, label: string, fmt = format('.0%')): ColorScale => ({
   kind: 'sequential', interpolator: interpolateViridis, domain: [0, maxOf(values, false)], label, format: fmt,
 });
 
 /** RdBu reversed (positive red, negative blue), centred at 0, symmetric. */
-export const divergingScale = (values: Float32Array | null, label: string, fmt = format('+.2~f')): ColorScale => {
+export const divergingScale = (values: ScaleValues, label: string, fmt = format('+.2~f')): ColorScale => {
   const m = maxOf(values, true);
   return { kind: 'diverging', interpolator: (t) => interpolateRdBu(1 - t), domain: [-m, m], label, format: fmt };
 };

@@ -1,5 +1,5 @@
 import { scaleLinear } from 'd3';
-import { colorLut, NO_DATA, type ColorScale } from './color.ts';
+import { colorLut, NO_DATA, type CellValues, type ColorScale } from './color.ts';
 import { cellRect, layoutFromCells, tickStep, type GridLayout } from './grid-layout.ts';
 import { OFF_MARK, paintGrid, rasterize, type Mark } from './paint.ts';
 
@@ -8,8 +8,10 @@ export interface FigureSpec {
   title: string;
   layers: number[];
   experts: number;
-  values: Float32Array | null;
+  values: CellValues | null;
   scale: ColorScale;
+  /** 1 = cell painted faded, as in the live view. */
+  dimmed?: Uint8Array | null;
   marks?: ReadonlyMap<number, Mark>;
 }
 
@@ -58,7 +60,8 @@ export function heatmapSvg(spec: FigureSpec): string {
   for (let r = 0; r < g.rows; r++) {
     for (let c = 0; c < g.cols; c++) {
       const { x, y, w, h } = cellRect(g, r, c);
-      out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${fill(spec.values ? spec.values[r * g.cols + c] : NaN)}"/>`);
+      const faded = spec.dimmed?.[r * g.cols + c] ? ' fill-opacity="0.2"' : '';
+      out.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${fill(spec.values ? spec.values[r * g.cols + c] : NaN)}"${faded}/>`);
     }
   }
   for (const [cell, mark] of spec.marks ?? []) {
@@ -100,7 +103,7 @@ export function heatmapPng(spec: FigureSpec): Promise<Blob> {
   canvas.height = g.height * scale;
   const ctx = canvas.getContext('2d')!;
   ctx.setTransform(scale, 0, 0, scale, 0, 0);
-  paintGrid(ctx, g, rasterize(spec.values, g.rows, g.cols, colorLut(spec.scale), spec.scale.domain), spec.marks);
+  paintGrid(ctx, g, rasterize(spec.values, g.rows, g.cols, colorLut(spec.scale), spec.scale.domain, spec.dimmed), spec.marks);
   ctx.globalCompositeOperation = 'destination-over';
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, g.width, g.height);

@@ -1,4 +1,4 @@
-import { NO_DATA } from './color.ts';
+import { NO_DATA, type CellValues } from './color.ts';
 import { cellRect, type GridLayout } from './grid-layout.ts';
 
 /** Colour of an off mark's outline and ×. */
@@ -6,8 +6,16 @@ export const OFF_MARK = '#16171b';
 
 export type Mark = 'off' | 'forced';
 
-/** One RGBA pixel per cell. values: Float32Array [rows × cols] row-major; NaN or a missing array → NO_DATA grey. */
-export function rasterize(values: Float32Array | null, rows: number, cols: number, lut: Uint8ClampedArray, domain: [number, number]): ImageData {
+/** How far a dimmed cell's colour is pulled toward DIM_TOWARD: it stays readable, but faint. */
+const DIM_AMOUNT = 0.8;
+const DIM_TOWARD = 246;
+
+/**
+ * One RGBA pixel per cell. values: [rows × cols] row-major; NaN or a missing array → NO_DATA grey. Cells with
+ * dimmed[i] = 1 are faded toward a light grey (not significant at the chosen level).
+ */
+export function rasterize(values: CellValues | null, rows: number, cols: number, lut: Uint8ClampedArray, domain: [number, number],
+  dimmed: Uint8Array | null = null): ImageData {
   const image = new ImageData(cols, rows);
   const px = image.data;
   const ok = values !== null && values.length === rows * cols;
@@ -25,6 +33,7 @@ export function rasterize(values: Float32Array | null, rows: number, cols: numbe
       px[o] = lut[t];
       px[o + 1] = lut[t + 1];
       px[o + 2] = lut[t + 2];
+      if (dimmed?.[i]) for (let c = 0; c < 3; c++) px[o + c] += (DIM_TOWARD - px[o + c]) * DIM_AMOUNT;
     }
     px[o + 3] = 255;
   }

@@ -17,11 +17,14 @@ export interface RankingGrids {
   experts: number;
   targetPrompts: number;
   otherPrompts: number;
-  score: Float32Array;
-  p: Float32Array;
-  q: Float32Array;
+  score: Float64Array;
+  /** float64, as computed: p- and q-values reach far below float32's smallest number (1.4e-45), which would read as 0. */
+  p: Float64Array;
+  q: Float64Array;
   /** Cell indices (row × experts + expert), best first. */
   order: Uint32Array;
+  /** Competition rank of order[i]: tied experts share one. */
+  rank: Uint32Array;
 }
 
 export const heatmapKey = (runId: number, span: Span) => `${runId}|${span}`;
@@ -67,7 +70,8 @@ export function toRankingGrids(r: Ranking): RankingGrids {
   const rowOf = new Map(r.layers.map((layer, row) => [layer, row]));
   const g: RankingGrids = {
     target: r.target, method: r.method, layers: r.layers, experts: r.experts, targetPrompts: r.targetPrompts, otherPrompts: r.otherPrompts,
-    score: new Float32Array(n).fill(NaN), p: new Float32Array(n).fill(NaN), q: new Float32Array(n).fill(NaN), order: new Uint32Array(r.scores.length),
+    score: new Float64Array(n).fill(NaN), p: new Float64Array(n).fill(NaN), q: new Float64Array(n).fill(NaN),
+    order: new Uint32Array(r.scores.length), rank: new Uint32Array(r.scores.length),
   };
   r.scores.forEach((s, i) => {
     const cell = rowOf.get(s.layer)! * r.experts + s.expert;
@@ -75,6 +79,7 @@ export function toRankingGrids(r: Ranking): RankingGrids {
     g.p[cell] = s.p;
     g.q[cell] = s.q;
     g.order[i] = cell;
+    g.rank[i] = s.rank;
   });
   return g;
 }

@@ -52,15 +52,21 @@ describe('check-layers', () => {
       'app/a.ts': "import { EngineHost } from '../engine/host/engine-host.ts';",
       'app/b.ts': "import { methodParams } from '../engine/protocol/methods.ts';",
       'app/c.ts': "import type { EngineMessage } from '../engine/protocol/messages.ts';\nimport { app } from 'electron';\nimport fs from 'node:fs';",
+      'engine/common/a.ts': "import fs from 'node:fs';\nimport type { Run } from '../store/runs.ts';\nimport { TIE_ORDER } from './b.ts';",
+      'engine/common/b.ts': "export const TIE_ORDER = '';",
+      'renderer/j.ts': "import { formatP } from '../engine/common/statistics-format.ts';",
+      'app/d.ts': "import { formatP } from '../engine/common/statistics-format.ts';",
       'app/node_modules/x/index.ts': "import '../../../engine/store/database.ts';",
     });
     try {
       assert.deepEqual(checkLayers(root).sort(), [
-        "app/a.ts:1: '../engine/host/engine-host.ts' — app may import only engine/protocol types from the engine",
+        "app/a.ts:1: '../engine/host/engine-host.ts' — app may import only engine/protocol types and engine/common from the engine",
         "app/b.ts:1: '../engine/protocol/methods.ts' — app may import engine/protocol with `import type` only",
         "engine/analysis/b.ts:1: 'react' — engine must not import electron, react, d3 or zustand",
         "engine/analysis/c.ts:1: 'd3-scale' — engine must not import electron, react, d3 or zustand",
         "engine/analysis/c.ts:2: 'd3' — engine must not import electron, react, d3 or zustand",
+        "engine/common/a.ts:1: 'node:fs' — engine/common may import only other engine/common modules",
+        "engine/common/a.ts:2: '../store/runs.ts' — engine/common may import only other engine/common modules",
         "engine/runtime/a.ts:1: 'electron' — engine must not import electron, react, d3 or zustand",
         "engine/store/d.ts:1: 'zustand' — engine must not import electron, react, d3 or zustand",
         "renderer/a.tsx:1: 'node:fs' — renderer must not import Node built-ins",
@@ -68,9 +74,9 @@ describe('check-layers', () => {
         "renderer/c.ts:1: 'electron' — renderer must not import electron, better-sqlite3 or onnxruntime-node",
         "renderer/d.ts:1: 'better-sqlite3' — renderer must not import electron, better-sqlite3 or onnxruntime-node",
         "renderer/e.ts:1: 'onnxruntime-node' — renderer must not import electron, better-sqlite3 or onnxruntime-node",
-        "renderer/f.ts:1: '../engine/store/database.ts' — renderer may import only engine/protocol from the engine",
+        "renderer/f.ts:1: '../engine/store/database.ts' — renderer may import only engine/protocol and engine/common from the engine",
         "renderer/g.ts:1: '../engine/protocol/messages.ts' — renderer may import engine/protocol with `import type` only",
-        "renderer/i.ts:1: '../engine/store/runs.ts' — renderer may import only engine/protocol from the engine",
+        "renderer/i.ts:1: '../engine/store/runs.ts' — renderer may import only engine/protocol and engine/common from the engine",
       ]);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });

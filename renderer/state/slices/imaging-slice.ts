@@ -1,9 +1,12 @@
+import { DEFAULT_ALPHA } from '../../../engine/common/statistics-format.ts';
 import type { ModelInfo, PromptHit, RankMethod, RunSummary, Span } from '../../../engine/protocol/types.ts';
 import { errorText } from '../../host/engine-client.ts';
 import { heatmapKey, heatmaps, promptRoutings, rankingKey, rankings, toHeatmapGrids, toRankingGrids } from '../datasets.ts';
 import type { AppState, SliceContext } from '../store.ts';
 
 export type ImagingShow = 'rate' | 'mean' | 'score';
+/** Colour range: each map's own maximum, or one range over the maps of every run of the model (see sharedKeys). */
+export type ImagingScale = 'map' | 'shared';
 
 export interface ImagingSlice {
   imaging: {
@@ -25,9 +28,19 @@ export interface ImagingSlice {
     /** Prompt shown in the token strip; its routing is in datasets.promptRoutings under `${runId}|${idx}`. */
     routingIdx: number | null;
     routingError: string | null;
+    scale: ImagingScale;
+    /** Significance level: ranking cells with q ≥ alpha are dimmed (when `dim`) and their q shown muted. */
+    alpha: number;
+    dim: boolean;
+    /**
+     * With scale 'shared': keys of the maps the range spans — for scores the rankings of every recorded run of the
+     * model at this span and method (target: this one where the run has it, else its first class), for rates and
+     * shares the heatmaps of those runs (every class).
+     */
+    sharedKeys: { heatmaps: string[]; rankings: string[] };
   };
   selectRun(runId: number): Promise<void>;
-  setImaging(p: Partial<Pick<ImagingSlice['imaging'], 'span' | 'show' | 'rateClass' | 'method' | 'target'>>): Promise<void>;
+  setImaging(p: Partial<Pick<ImagingSlice['imaging'], 'span' | 'show' | 'rateClass' | 'method' | 'target' | 'scale' | 'alpha' | 'dim'>>): Promise<void>;
   /** Fetches what the current selection needs (picking a run of the loaded model when none is chosen). */
   loadImaging(): Promise<void>;
   resetImaging(): void;
@@ -48,10 +61,28 @@ export function runMismatch(run: RunSummary, info: ModelInfo | null): 'checkpoin
 const initial: ImagingSlice['imaging'] = {
   runId: null, span: 'prompt', show: 'score', rateClass: null, method: 'mote', target: null, heatmapKey: null, rankingKey: null,
   loading: false, error: null, cell: null, hits: null, hitsError: null, routingIdx: null, routingError: null,
+  scale: 'map', alpha: DEFAULT_ALPHA, dim: true, sharedKeys: { heatmaps: [], rankings: [] },
 };
 
 export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => {
   const patch = (p: Partial<ImagingSlice['imaging']>) => set((s) => ({ imaging: { ...s.imaging, ...p } }));
+  /** The heatmap and ranking of every run at this span, fetched where the caches lack them. */
+  async function loadShared(runs: RunSummary[], span: Span, target: string, method: RankMethod): Promise<ImagingSlice['imaging']['sharedKeys']> {
+    const all = await Promise.all(runs.map(async (run) => {
+      const runTarget = run.classes.includes(target) ? target : run.classes[0];
+      const hKey = heatmapKey(run.id, span);
+      const rKey = rankingKey(run.id, span, runTarget, method);
+      const [h, r] = await Promise.all([
+        heatmaps.get(hKey) ?? host.engine.call('runs.heatmap', { runId: run.id, span }).result.then(toHeatmapGrids).catch(() => null),
+        rankings.get(rKey) ?? host.engine.call('runs.rank', { runId: run.id, span, target: runTarget, method }).result.then(toRankingGrids).catch(() => null),
+      ]);
+      if (h) heatmaps.set(hKey, h);
+      if (r) rankings.set(rKey, r);
+      return { hKey: h ? hKey : null, rKey: r ? rKey : null };
+    }));
+    // A run without tokens at this span (or of this class) has no map to share: it is left out.
+    return { heatmaps: all.flatMap((k) => (k.hKey ? [k.hKey] : [])), rankings: all.flatMap((k) => (k.rKey ? [k.rKey] : [])) };
+  }
   let request = 0;
   return {
     imaging: initial,
@@ -94,7 +125,8 @@ export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => 
         ]);
         heatmaps.set(hKey, h);
         rankings.set(rKey, r);
-        if (mine === request) patch({ heatmapKey: hKey, rankingKey: rKey, loading: false });
+        const sharedKeys = im.scale === 'shared' ? await loadShared(runs, im.span, target, im.method) : { heatmaps: [], rankings: [] };
+        if (mine === request) patch({ heatmapKey: hKey, rankingKey: rKey, sharedKeys, loading: false });
       } catch (err) {
         if (mine === request) patch({ loading: false, error: errorText(err) });
       }

@@ -3,6 +3,9 @@ import { errorText, isCancelled } from '../../host/engine-client.ts';
 import { generateParams, type GenSettings } from '../generation.ts';
 import { readSavedMasks, writeSavedMasks, type SavedMask } from '../mask-library.ts';
 import { cycleExpert, emptyMask, topNOff } from '../mask-ops.ts';
+import { cutWithTies, describeCutTie, describeIncludedTie, tieAtCut } from '../../../engine/common/ranking-ties.ts';
+import { formatScore } from '../../../engine/common/statistics-format.ts';
+import { rankings } from '../datasets.ts';
 import { topRanked } from '../selectors.ts';
 import type { SliceContext } from '../store.ts';
 
@@ -15,6 +18,8 @@ export interface SteeringSlice {
     /** The name exports give the mask: that of the saved or imported mask it came from, or typed in Export. */
     maskName: string;
     topN: number;
+    /** Top-N takes every expert tied with the N-th (else it reports the tie it cut through). */
+    includeTies: boolean;
     notice: string | null;
     saved: SavedMask[];
     gen: GenSettings;
@@ -24,6 +29,7 @@ export interface SteeringSlice {
   setMaskName(name: string): void;
   cycleExpert(layer: number, expert: number): void;
   setTopN(n: number): void;
+  setIncludeTies(includeTies: boolean): void;
   applyTopN(): void;
   clearMask(): void;
   setMaskOptions(p: Partial<Pick<ExpertMask, 'mode' | 'forceWeight'>>): void;
@@ -49,6 +55,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       mask: emptyMask(),
       maskName: '',
       topN: 10,
+      includeTies: false,
       notice: null,
       saved: readSavedMasks(),
       gen: { prompt: '', chat: true, maxTokens: 48, seed: 1, temperature: 0 },
@@ -69,11 +76,18 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
 
     setTopN: (topN) => patch({ topN }),
 
+    setIncludeTies: (includeTies) => patch({ includeTies }),
+
     applyTopN() {
-      const { mask, topN } = get().steering;
-      const ranked = topRanked(get(), topN);
+      const { mask, topN, includeTies } = get().steering;
+      const ranking = rankings.get(get().imaging.rankingKey);
+      const tie = ranking ? tieAtCut(ranking.rank, topN) : null;
+      const n = ranking && includeTies ? cutWithTies(ranking.rank, topN) : topN;
+      const ranked = topRanked(get(), n);
       if (ranked.length === 0) return patch({ notice: 'No ranking yet: record a probe run and open it in Imaging first.' });
-      get().setMask(topNOff(mask, ranked, topN));
+      const score = tie && ranking ? formatScore(ranking.score[ranking.order[tie.rank - 1]]) : '';
+      const notice = tie && (includeTies ? describeIncludedTie(tie, score, topN) : describeCutTie(tie, score, 'tick “include ties”'));
+      get().setMask(topNOff(mask, ranked, n), notice);
     },
 
     clearMask() {

@@ -3,7 +3,7 @@ import { heatmapPng, heatmapSvg, type FigureSpec } from '../../heatmap/export-fi
 import { heatmaps, rankings } from '../../state/datasets.ts';
 import type { AppState } from '../../state/store.ts';
 import { useApp, useAppStore } from '../../state/use-app.ts';
-import { gridValues } from '../imaging/grid-values.ts';
+import { imagingGridValues } from '../imaging/grid-values.ts';
 import { OutcomeLine, RunPrecision, useExport } from './export-outcome.tsx';
 
 /** The heatmap as Imaging shows it now. */
@@ -13,10 +13,10 @@ function figureOf(s: AppState): { spec: FigureSpec; base: string } | null {
   const r = rankings.get(im.rankingKey);
   if (im.runId === null || !h) return null;
   const precision = s.probes.runs.find((run) => run.id === im.runId)?.precision;
-  const { values, scale } = gridValues(im.show, h, r, im.rateClass);
+  const { values, scale, dimmed } = imagingGridValues(im, h, r);
   const what = im.show === 'score' ? `${im.method}-${im.target}` : `${im.show}-${im.rateClass}`;
   return {
-    spec: { title: `run ${im.runId}${precision ? ` (${precision})` : ''} · ${im.span} tokens · ${scale.label}`, layers: h.layers, experts: h.experts, values, scale },
+    spec: { title: `run ${im.runId}${precision ? ` (${precision})` : ''} · ${im.span} tokens · ${scale.label}${dimmed ? ` · faded: q ≥ ${im.alpha}` : ''}`, layers: h.layers, experts: h.experts, values, scale, dimmed },
     base: `heatmap-run${im.runId}${precision ? `-${precision}` : ''}-${im.span}-${what}`,
   };
 }

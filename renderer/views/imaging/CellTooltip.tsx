@@ -1,4 +1,5 @@
-import { fmtP, fmtPct, fmtScore } from '../../format.ts';
+import { formatP, formatScore } from '../../../engine/common/statistics-format.ts';
+import { fmtPct } from '../../format.ts';
 import type { HeatmapGrids, RankingGrids } from '../../state/datasets.ts';
 
 /** Tooltip body for one cell: per-class rates and the ranking's score, p and q. */
@@ -29,13 +30,13 @@ export function CellTooltip({ row, col, layers, experts, heatmap, ranking, extra
             <>
               <tr>
                 <th>{ranking.method === 'mote' ? 'MoTE' : 'RD'} score</th>
-                <td>{Number.isNaN(ranking.score[i]) ? '–' : fmtScore(ranking.score[i])}</td>
+                <td>{formatScore(ranking.score[i])}</td>
                 <td className="muted">target {ranking.target}</td>
               </tr>
               <tr>
                 <th>p · q</th>
-                <td>{fmtP(ranking.p[i])}</td>
-                <td>{fmtP(ranking.q[i])}</td>
+                <td>{formatP(ranking.p[i])}</td>
+                <td>{formatP(ranking.q[i])}</td>
               </tr>
             </>
           )}

@@ -1,7 +1,8 @@
 import { useShallow } from 'zustand/react/shallow';
 import type { RankMethod, Span } from '../../../engine/protocol/types.ts';
 import { Segmented } from '../../components/Segmented.tsx';
-import { runMismatch, runsOfModel, type ImagingShow } from '../../state/slices/imaging-slice.ts';
+import { ALPHAS } from '../../../engine/common/statistics-format.ts';
+import { runMismatch, runsOfModel, type ImagingScale, type ImagingShow } from '../../state/slices/imaging-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 
 const SPANS: { value: Span; label: string; title: string }[] = [
@@ -50,6 +51,19 @@ export function ImagingControls() {
           testId="imaging-show"
         />
       </div>
+      <div className="field">
+        <span>Colour range</span>
+        <Segmented<ImagingScale>
+          label="colour range"
+          value={im.scale}
+          options={[
+            { value: 'map', label: 'per map', title: "this map's own largest value" },
+            { value: 'shared', label: 'shared', title: "one range over the maps of every run of this model (scores: same span and method; rates: every class), so weak maps look weak" },
+          ]}
+          onChange={(scale) => void setImaging({ scale })}
+          testId="imaging-scale"
+        />
+      </div>
       {im.show === 'score' ? (
         <>
           <div className="field">
@@ -63,6 +77,17 @@ export function ImagingControls() {
             />
           </div>
           <ClassSelect label="Target class" value={im.target} classes={classes} onChange={(target) => void setImaging({ target })} testId="imaging-target" />
+          <div className="field">
+            <span>Significance</span>
+            <div className="row">
+              <label className="check" title="Fade cells whose Benjamini–Hochberg q-value is at or above α">
+                <input type="checkbox" checked={im.dim} onChange={(e) => void setImaging({ dim: e.target.checked })} data-testid="imaging-dim" /> fade q ≥
+              </label>
+              <select value={im.alpha} onChange={(e) => void setImaging({ alpha: Number(e.target.value) })} data-testid="imaging-alpha" aria-label="significance level α">
+                {ALPHAS.map((a) => <option key={a} value={a}>{a}</option>)}
+              </select>
+            </div>
+          </div>
         </>
       ) : (
         <ClassSelect label="Class" value={im.rateClass} classes={classes} onChange={(rateClass) => void setImaging({ rateClass })} testId="imaging-class" />

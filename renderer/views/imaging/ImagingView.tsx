@@ -6,7 +6,7 @@ import { heatmaps, rankings } from '../../state/datasets.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { CellTooltip } from './CellTooltip.tsx';
 import { ExpertPrompts } from './ExpertPrompts.tsx';
-import { gridValues } from './grid-values.ts';
+import { imagingGridValues } from './grid-values.ts';
 import { ImagingControls } from './ImagingControls.tsx';
 import { RankingTable } from './RankingTable.tsx';
 import { TokenStrip } from './TokenStrip.tsx';
@@ -17,7 +17,10 @@ export function ImagingView() {
   const { selectCell } = useActions();
   const heatmap = heatmaps.get(im.heatmapKey);
   const ranking = rankings.get(im.rankingKey);
-  const { values, scale } = useMemo(() => gridValues(im.show, heatmap, ranking, im.rateClass), [im.show, heatmap, ranking, im.rateClass]);
+  // Narrow dependencies: a cell click or loading flag must not rebuild the scale (which repaints the grid).
+  const { show, rateClass, scale: range, sharedKeys, alpha, dim } = im;
+  const { values, scale, dimmed } = useMemo(() => imagingGridValues({ show, rateClass, scale: range, sharedKeys, alpha, dim }, heatmap, ranking),
+    [show, rateClass, range, sharedKeys, alpha, dim, heatmap, ranking]);
   const layers = heatmap?.layers ?? model?.moeLayers ?? [];
   const experts = heatmap?.experts ?? model?.experts ?? 0;
   const selected = im.cell && layers.includes(im.cell.layer) ? { row: layers.indexOf(im.cell.layer), col: im.cell.expert } : null;
@@ -32,7 +35,10 @@ export function ImagingView() {
         <section className="panel grow heatmap-panel">
           <div className="panel-head">
             <h2>Layer × expert {im.loading && <span className="muted small">loading…</span>}</h2>
-            <ColorLegend scale={scale} testId="heatmap-legend" />
+            <div className="legend-stack">
+              <ColorLegend scale={scale} testId="heatmap-legend" />
+              {dimmed && <p className="legend-note" data-testid="heatmap-dim-note"><span className="dim-swatch" /> faded: q ≥ {im.alpha} (Benjamini–Hochberg), not significant</p>}
+            </div>
           </div>
           {experts > 0 && (
             <ExpertGrid
@@ -41,6 +47,7 @@ export function ImagingView() {
               experts={experts}
               values={values}
               scale={scale}
+              dimmed={dimmed}
               selected={selected}
               tooltip={({ row, col }) => <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={heatmap} ranking={ranking} />}
               onCellClick={({ row, col }) => void selectCell(layers[row], col)}
@@ -49,7 +56,7 @@ export function ImagingView() {
         </section>
         <section className="panel side">
           <h2>Top ranked</h2>
-          {ranking ? <RankingTable ranking={ranking} onPick={(layer, expert) => void selectCell(layer, expert)} /> : <p className="hint">No ranking yet.</p>}
+          {ranking ? <RankingTable ranking={ranking} alpha={im.alpha} onPick={(layer, expert) => void selectCell(layer, expert)} /> : <p className="hint">No ranking yet.</p>}
         </section>
       </div>
       <section className="panel">

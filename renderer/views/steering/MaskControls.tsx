@@ -4,8 +4,8 @@ import { Segmented } from '../../components/Segmented.tsx';
 import { useActions, useApp } from '../../state/use-app.ts';
 
 export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
-  const { mask, topN } = useApp((s) => s.steering);
-  const { setTopN, applyTopN, clearMask, setMaskOptions } = useActions();
+  const { mask, topN, includeTies } = useApp((s) => s.steering);
+  const { setTopN, setIncludeTies, applyTopN, clearMask, setMaskOptions } = useActions();
   const off = mask.entries.filter((e) => e.state === 'off').length;
   return (
     <div className="row controls wrap">
@@ -13,6 +13,9 @@ export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
       <button type="button" disabled={!hasRanking} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
         Switch off top {topN}
       </button>
+      <label className="check" title="When experts of equal score straddle the N-th place, switch all of them off">
+        <input type="checkbox" checked={includeTies} onChange={(e) => setIncludeTies(e.target.checked)} data-testid="steer-include-ties" /> include ties
+      </label>
       <button type="button" className="secondary" disabled={mask.entries.length === 0} onClick={clearMask} data-testid="steer-clear">Clear</button>
       <div className="field">
         <span>Off experts</span>
