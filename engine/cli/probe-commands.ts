@@ -6,7 +6,9 @@ import { rankExperts } from '../analysis/rank.ts';
 import { cutWithTies, describeCutTie, describeIncludedTie, isTied, tieAtCut, TIE_ORDER } from '../common/ranking-ties.ts';
 import { formatP, formatScore } from '../common/statistics-format.ts';
 import type { RankMethod } from '../protocol/types.ts';
+import { expandProbeSet } from '../probes/expand.ts';
 import { loadProbeSet } from '../probes/load-probe-set.ts';
+import { unknownTokenReport } from '../probes/unknown-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
@@ -66,6 +68,8 @@ export function registerProbeCommands(program: Command): void {
       const parsedMask = opts.mask === undefined ? undefined : readMaskFile(opts.mask);
       await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
         const mask = opts.mask && parsedMask ? fitMask(runner, opts.mask, parsedMask) : undefined;
+        const unknown = unknownTokenReport(expandProbeSet(set), tokenizer, path.basename(path.resolve(opts.model)));
+        if (unknown?.warning) console.error(`warning: ${opts.set}: ${unknown.warning}`);
         const report = progressReporter('probing');
         const result = await runProbes(db, runner, tokenizer, {
           set, setPath: path.resolve(opts.set), generateTokens: opts.generate, mask, recordLogits: opts.recordLogits,

@@ -6,7 +6,7 @@ import { rankExperts } from '../analysis/rank.ts';
 import { summarizeCheckpoint } from '../cli/inspect.ts';
 import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
 import { readJsonFile } from '../model/checkpoint.ts';
-import { loadTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
+import { loadTokenizer, tokenPieces, type TextTokenizer } from '../model/tokenizer.ts';
 import { expandProbeSet } from '../probes/expand.ts';
 import { clip } from '../probes/inputs.ts';
 import { listProbeSets } from '../probes/list-probe-sets.ts';
@@ -14,6 +14,7 @@ import { loadProbeSetAsync } from '../probes/load-probe-set.ts';
 import type { ProbeSet } from '../probes/probe-set.ts';
 import { probePromptIds } from '../probes/prompt-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
+import { unknownTokenReport } from '../probes/unknown-tokens.ts';
 import type { EngineEvents, EventName } from '../protocol/events.ts';
 import { clientMessageSchema, type EngineMessage, type ProtocolError } from '../protocol/messages.ts';
 import { methodParams, type Method, type MethodParams, type MethodResult } from '../protocol/methods.ts';
@@ -179,12 +180,14 @@ export class EngineHost {
     'probes.expand': async (p) => {
       const { file, set } = p.text === undefined ? await this.loadProbeSet(p.file) : await this.files.upload(p.file, p.text);
       const model = this.model;
-      const prompts = expandProbeSet(set).map(({ template: _template, slots: _slots, ...prompt }) =>
+      const expanded = expandProbeSet(set);
+      const prompts = expanded.map(({ template: _template, slots: _slots, ...prompt }) =>
         (model ? { ...prompt, tokens: probePromptIds(set, prompt, model.tokenizer).ids.length } : prompt));
+      const unknownTokens = model && unknownTokenReport(expanded, model.tokenizer, model.info.demo ? 'the demo model' : path.basename(model.info.folder));
       return {
         set: { file, id: set.id, title: set.title, type: set.type, classes: set.classes.map((c) => c.id), promptCount: prompts.length },
         prompts,
-        tokenized: model && { checkpoint: model.info.checkpoint, contextLength: model.runner.spec.contextLength },
+        tokenized: model && { checkpoint: model.info.checkpoint, contextLength: model.runner.spec.contextLength, ...(unknownTokens ? { unknownTokens } : {}) },
       };
     },
     'probes.run': (p, job) => this.exclusive(job, () => this.runProbeSet(p, job)),
@@ -394,10 +397,10 @@ export class EngineHost {
     assertEntriesFit(locate(mask.entries), this.maskTarget(), 'the mask');
   }
 
-  /** Readable token strings for a run: decoded one id at a time with the tokenizer of the checkpoint it recorded. */
+  /** A run's tokens as text pieces (tokenPieces), decoded by the tokenizer of the checkpoint it recorded. */
   private async tokenTexts(run: Run): Promise<TokenTexts> {
     const tokenizer = this.model?.runner.checkpoint.dir === run.modelDir ? this.model.tokenizer : await this.runTokenizer(run.modelDir);
-    return (ids) => Array.from(ids, (id) => tokenizer.decode([id]));
+    return (ids) => tokenPieces(tokenizer, ids);
   }
 
   private runTokenizer(dir: string): Promise<TextTokenizer> {

@@ -3,7 +3,7 @@ import type { ReadableDB } from '../store/database.ts';
 import { finishedPromptIndices, getCounts, getPromptRouting, getPrompts, promptsRoutedTo, type Prompt, type Run } from '../store/runs.ts';
 import type { Span } from '../store/span-counts.ts';
 
-/** Token ids → one readable string per token. */
+/** Token ids → one string per token; joined, they are the decoded text. */
 export type TokenTexts = (ids: ArrayLike<number>) => string[];
 
 export function runSummary(db: ReadableDB, run: Run): RunSummary {

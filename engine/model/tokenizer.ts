@@ -27,6 +27,9 @@ export interface TextTokenizer {
   bosTokenId: number | null;
   /** Union of tokenizer_config.json's eos_token, config.json's and generation_config.json's eos_token_id. */
   eosTokenIds: number[];
+  /** The id text outside the vocabulary encodes to (tokenizer.json's model.unk_token or unk_id); null when the
+   * tokenizer has none (byte-level BPE covers every text). */
+  unkTokenId: number | null;
   /** The token's vocabulary entry as stored in tokenizer.json (e.g. "Ġworld", "▁world", "<|im_end|>"). */
   tokenText(id: number): string;
   /** Detokenises generated ids one at a time; see StreamDecoder. */
@@ -51,6 +54,18 @@ export interface StreamDecoder {
   push(id: number): string;
   /** Whatever push() held back; call once generation ends. */
   flush(): string;
+}
+
+/**
+ * The text of each token as it reads in context: pieces whose concatenation is decode(ids), so spaces and
+ * multi-byte characters come out as the tokenizer decodes them (decoding one id at a time loses SentencePiece's
+ * leading spaces: "HowdoI"). A token ending inside a character yields '' and the next piece holds the character.
+ */
+export function tokenPieces(tokenizer: TextTokenizer, ids: ArrayLike<number>): string[] {
+  const decoder = tokenizer.createStreamDecoder();
+  const pieces = Array.from(ids, (id) => decoder.push(id));
+  if (pieces.length > 0) pieces[pieces.length - 1] += decoder.flush();
+  return pieces;
 }
 
 export async function loadTokenizer(dir: string, config: Record<string, unknown>): Promise<TextTokenizer> {
@@ -125,6 +140,7 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
       );
     },
     hasChatTemplate: chatTemplate !== null,
+    unkTokenId: unknownTokenId(tokenizerJson),
     bosTokenId,
     eosTokenIds,
     tokenText,
@@ -187,6 +203,13 @@ function specialTokenPostProcessor(
     [...bos, ...eos].map((token) => [token.content, { id: token.content, ids: [token.id], tokens: [token.content] }]),
   );
   return { type: 'TemplateProcessing', single, pair, special_tokens: specialTokens };
+}
+
+/** The model's unknown token: unk_token by name (BPE, WordLevel, WordPiece) or unk_id by index (Unigram). */
+function unknownTokenId(tokenizerJson: Record<string, unknown>): number | null {
+  const model = tokenizerJson.model as { unk_token?: unknown; unk_id?: unknown } | undefined;
+  if (typeof model?.unk_id === 'number') return model.unk_id;
+  return typeof model?.unk_token === 'string' ? vocabularyId(tokenizerJson, model.unk_token) : null;
 }
 
 /** Id of `content` among tokenizer.json's added tokens or in its model's vocabulary, or null. */

@@ -137,6 +137,22 @@ export interface ProbePromptInfo {
 export interface TokenCountBasis {
   checkpoint: string;
   contextLength: number;
+  /** The set's text under that tokenizer's unknown token; absent when the tokenizer has none. */
+  unknownTokens?: UnknownTokenReport;
+}
+
+/** Tokens of a probe set's text (prompts and forced responses, no chat template) that are the unknown token. */
+export interface UnknownTokenReport {
+  /** The unknown token's text, e.g. "<unk>". */
+  token: string;
+  unknown: number;
+  total: number;
+  promptsWithUnknown: number;
+  prompts: number;
+  /** Up to five words of the set that contain an unknown token. */
+  examples: string[];
+  /** Set when the share is over 20 % or most prompts hold one: the sentence UI and CLI show. */
+  warning: string | null;
 }
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
@@ -215,6 +231,7 @@ export interface Ranking {
 export interface PromptHit {
   idx: number;
   class: string;
+  /** One text piece per token (prompt, then response); joined they are the tokenizer's decoding of the prompt. */
   tokens: string[];
   promptTokens: number;
   positions: number[];

@@ -107,6 +107,7 @@ function ProbeSetDetail() {
           this set cannot run on this model: shorten them or open a model with a longer context.
         </div>
       )}
+      {counted?.unknownTokens?.warning && <div className="message warn-message" data-testid="probe-unknown-tokens">{counted.unknownTokens.warning}</div>}
       {expanded && (
         <div className="table-scroll">
           <table className="table" data-testid="probe-prompts">

@@ -273,7 +273,10 @@ describe('engine host', () => {
     const info = (await callHost(host, 'model.current', {}))!;
     const tokenizer = await loadTokenizer(GOLDEN, JSON.parse(fs.readFileSync(path.join(GOLDEN, 'config.json'), 'utf8')));
     const tokens = (text: string) => tokenizer.encode(text, { addSpecialTokens: true }).length;
-    assert.deepEqual(expanded.tokenized, { checkpoint: info.checkpoint, contextLength: info.contextLength });
+    assert.deepEqual(expanded.tokenized, {
+      checkpoint: info.checkpoint, contextLength: info.contextLength,
+      unknownTokens: { token: '<unk>', unknown: 0, total: 48, promptsWithUnknown: 0, prompts: 12, examples: [], warning: null },
+    });
     assert.deepEqual(expanded.prompts[0], { index: 0, class: 'a', text: 't2 t3 t10 t4', tokens: tokens('t2 t3 t10 t4') });
     assert.deepEqual(expanded.prompts[11], { index: 11, class: 'b', text: 't2 t3 t35 t4', tokens: tokens('t2 t3 t35 t4') });
     await rejects(callHost(host, 'probes.expand', { file: 'missing.json' }), 'failed', /missing\.json.*cannot read/);
@@ -316,14 +319,14 @@ describe('engine host', () => {
     for (const h of hits) {
       assert.equal(h.promptTokens, 4);
       assert.equal(h.tokens.length, 6, 'prompt and generated tokens');
-      assert.deepEqual(h.tokens.slice(0, 4), got.prompts[h.idx].text.split(' '));
+      assert.equal(h.tokens.slice(0, 4).join(''), got.prompts[h.idx].text, 'pieces join to the decoded text, spaces included');
       assert.ok(h.positions.length > 0 && h.positions.every((p) => p < 4));
     }
     await rejects(callHost(host, 'runs.expertPrompts', { runId: run.runId, layer: 1, expert: 0, span: 'prompt' }), 'bad-request', /layer 1 is not a MoE layer/);
 
     const routing = await callHost(host, 'runs.promptRouting', { runId: run.runId, idx: 7 });
     assert.deepEqual([routing.class, routing.promptTokens, routing.layers, routing.k], ['b', 4, [0, 2], 2]);
-    assert.deepEqual(routing.tokens.slice(0, 4), ['t2', 't3', 't31', 't4']);
+    assert.deepEqual(routing.tokens.slice(0, 4), ['t2', ' t3', ' t31', ' t4']);
     assert.equal(routing.selected.length, routing.tokens.length * 2 * 2);
     assert.ok(routing.selected.every((e) => e >= 0 && e < 8));
     await rejects(callHost(host, 'runs.promptRouting', { runId: run.runId, idx: 99 }), 'not-found', /no recorded prompt 99/);
