@@ -35,7 +35,7 @@ function newestMtime(dir: string): number {
 /** Builds the renderer bundle (`npm run build:renderer`) when dist/renderer has none or its sources are newer. */
 export function ensureRenderer(): void {
   const wanted = [path.join(RENDERER_DIR, 'index.html'), path.join(RENDERER_DIR, 'bench/heatmap-bench.html')];
-  const sources = Math.max(newestMtime(path.join(ROOT, 'renderer')), newestMtime(path.join(ROOT, 'engine/protocol')));
+  const sources = Math.max(...['renderer', 'engine/protocol', 'engine/common'].map((dir) => newestMtime(path.join(ROOT, dir))));
   if (wanted.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= sources)) return;
   execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build:renderer'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
   for (const f of wanted) if (!fs.existsSync(f)) throw new Error(`npm run build:renderer did not produce ${f}`);
