@@ -71,9 +71,9 @@ export function promptRoutingView(db: ReadableDB, run: Run, idx: number, texts: 
   };
 }
 
-/** The full ranking, best first, one row per (layer, expert). */
+/** The full ranking, best first, one row per (layer, expert); rank is the competition rank (tied experts share it). */
 export function rankingCsv(ranking: Ranking): string {
   const header = 'rank,layer,expert,score,rate_target,rate_other,mean_target,mean_other,p,q';
-  const rows = ranking.scores.map((s, i) => [i + 1, s.layer, s.expert, s.score, s.rateTarget, s.rateOther, s.meanTarget, s.meanOther, s.p, s.q].join(','));
+  const rows = ranking.scores.map((s) => [s.rank, s.layer, s.expert, s.score, s.rateTarget, s.rateOther, s.meanTarget, s.meanOther, s.p, s.q].join(','));
   return [header, ...rows].join('\n') + '\n';
 }

@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { rankExperts } from '../../engine/analysis/rank.ts';
+import { rankingCsv } from '../../engine/host/run-views.ts';
 import { parseMaskFile } from '../../engine/steering/mask-file.ts';
 import { openDatabase } from '../../engine/store/database.ts';
 import { createRun, recordPrompt } from '../../engine/store/runs.ts';
@@ -81,6 +83,10 @@ describe('mote rank: ties at the cut', () => {
     const json = JSON.parse(rank(file, runId, '--top', '2', '--json'));
     assert.deepEqual(json.tieAtCut, { rank: 1, size: 4, kept: 2, left: 2, included: false });
     assert.deepEqual(json.scores.map((s: { rank: number }) => s.rank), [1, 1]);
+    const db = openDatabase(file);
+    const csvRanks = rankingCsv(rankExperts(db, runId, 'harmful', 'mote', 'prompt')).trimEnd().split('\n').slice(1).map((l) => Number(l.split(',')[0]));
+    db.close();
+    assert.deepEqual(csvRanks.slice(0, 5), [1, 1, 1, 1, 5], 'the CSV carries the same competition ranks');
   });
 
   it('a mask file with a malformed ties field is refused, naming the field', () => {

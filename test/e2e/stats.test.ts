@@ -209,6 +209,8 @@ describe('statistics in the UI against the real engine (demo model)', { timeout:
     const size = scores.filter((s) => s.rank === tied.rank).length;
     const n = tied.rank;
     await tid('tab-steering').click();
+    await page.locator(`[data-testid="steer-heatmap-canvas"][data-dimmed="${scores.length}"]`).waitFor();
+    assert.match(await tid('steer-dim-note').innerText(), /faded: q ≥ 0\.05/);
     await tid('steer-topn-count').fill(String(n));
     await tid('steer-topn').click();
     const notice = await tid('steer-notice').innerText();

@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { divergingScale } from '../../heatmap/color.ts';
 import { ColorLegend } from '../../heatmap/ColorLegend.tsx';
 import { ExpertGrid } from '../../heatmap/ExpertGrid.tsx';
@@ -6,6 +7,7 @@ import { heatmaps, rankings } from '../../state/datasets.ts';
 import { maskMarks, stateOf } from '../../state/mask-ops.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { CellTooltip } from '../imaging/CellTooltip.tsx';
+import { dimCells } from '../imaging/grid-values.ts';
 import { LivePanel } from './LivePanel.tsx';
 import { MaskControls } from './MaskControls.tsx';
 import { MaskEntries } from './MaskEntries.tsx';
@@ -15,7 +17,7 @@ export function SteeringView() {
   const model = useApp((s) => s.model.info);
   const mask = useApp((s) => s.steering.mask);
   const notice = useApp((s) => s.steering.notice);
-  const { rankingKey, heatmapKey } = useApp((s) => s.imaging);
+  const { rankingKey, heatmapKey, dim, alpha } = useApp(useShallow((s) => ({ rankingKey: s.imaging.rankingKey, heatmapKey: s.imaging.heatmapKey, dim: s.imaging.dim, alpha: s.imaging.alpha })));
   const { cycleExpert } = useActions();
   const ranking = rankings.get(rankingKey);
   const heatmap = heatmaps.get(heatmapKey);
@@ -24,6 +26,7 @@ export function SteeringView() {
   const fits = ranking && ranking.experts === experts && ranking.layers.join() === layers.join();
   const values = fits ? ranking.score : null;
   const scale = useMemo(() => divergingScale(values, ranking ? `ranking score (target ${ranking.target}), from Imaging` : 'no ranking: record a probe run first'), [values, ranking]);
+  const dimmed = useMemo(() => (fits && dim ? dimCells(ranking.q, alpha) : null), [fits, dim, ranking, alpha]);
   const marks = useMemo(() => maskMarks(mask, layers, experts), [mask, layers, experts]);
   if (!model) return <div className="view"><p className="hint">No model loaded.</p></div>;
   return (
@@ -35,6 +38,7 @@ export function SteeringView() {
             <div className="row">
               <span className="mark-key"><span className="mark-swatch off" /> off</span>
               <span className="mark-key"><span className="mark-swatch forced" /> forced</span>
+              {dimmed && <span className="mark-key" data-testid="steer-dim-note"><span className="dim-swatch" /> faded: q ≥ {alpha}</span>}
               <ColorLegend scale={scale} />
             </div>
           </div>
@@ -46,6 +50,7 @@ export function SteeringView() {
             experts={experts}
             values={values}
             scale={scale}
+            dimmed={dimmed}
             marks={marks}
             tooltip={({ row, col }) => (
               <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced`} />
