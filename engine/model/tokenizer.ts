@@ -140,7 +140,7 @@ export async function loadTokenizer(dir: string, config: Record<string, unknown>
       );
     },
     hasChatTemplate: chatTemplate !== null,
-    unkTokenId: unknownTokenId(tokenizerJson),
+    unkTokenId: unknownTokenId(tokenizerJson, tokenizer),
     bosTokenId,
     eosTokenIds,
     tokenText,
@@ -205,11 +205,13 @@ function specialTokenPostProcessor(
   return { type: 'TemplateProcessing', single, pair, special_tokens: specialTokens };
 }
 
-/** The model's unknown token: unk_token by name (BPE, WordLevel, WordPiece) or unk_id by index (Unigram). */
-function unknownTokenId(tokenizerJson: Record<string, unknown>): number | null {
+/** The model's unknown token: unk_token by name (BPE, WordLevel, WordPiece) or unk_id by index (Unigram); null
+ * when it names none or one outside the vocabulary. */
+function unknownTokenId(tokenizerJson: Record<string, unknown>, tokenizer: Tokenizer): number | null {
   const model = tokenizerJson.model as { unk_token?: unknown; unk_id?: unknown } | undefined;
-  if (typeof model?.unk_id === 'number') return model.unk_id;
-  return typeof model?.unk_token === 'string' ? vocabularyId(tokenizerJson, model.unk_token) : null;
+  const id = typeof model?.unk_id === 'number' ? model.unk_id
+    : typeof model?.unk_token === 'string' ? vocabularyId(tokenizerJson, model.unk_token) : null;
+  return id !== null && tokenizer.id_to_token(id) !== undefined ? id : null;
 }
 
 /** Id of `content` among tokenizer.json's added tokens or in its model's vocabulary, or null. */
