@@ -12,25 +12,21 @@ export interface ColorScale {
 /** A heatmap's values, [rows × experts] row-major (float64 where it carries statistics shown as numbers too). */
 export type CellValues = Float32Array | Float64Array;
 
-/** One map, or several that share one colour range. */
-type ScaleValues = CellValues | null | readonly (CellValues | null)[];
-
-const maxOf = (values: ScaleValues, abs: boolean) => {
+/** The largest finite value (abs: largest |value|) of a map, 0 when it has none. */
+export function largestValue(values: CellValues | null, abs: boolean): number {
   let m = 0;
-  for (const map of Array.isArray(values) ? values : [values]) {
-    if (map) for (const v of map) if (Number.isFinite(v)) m = Math.max(m, abs ? Math.abs(v) : v);
-  }
-  return m > 0 ? m : 1;
-};
+  if (values) for (const v of values) if (Number.isFinite(v)) m = Math.max(m, abs ? Math.abs(v) : v);
+  return m;
+}
 
-/** Viridis from 0 to the largest value (rates, shares). */
-export const sequentialScale = (values: ScaleValues, label: string, fmt = format('.0%')): ColorScale => ({
-  kind: 'sequential', interpolator: interpolateViridis, domain: [0, maxOf(values, false)], label, format: fmt,
+/** Viridis from 0 to the largest value (rates, shares), or to `atLeast` when that is larger (a shared range). */
+export const sequentialScale = (values: CellValues | null, label: string, fmt = format('.0%'), atLeast = 0): ColorScale => ({
+  kind: 'sequential', interpolator: interpolateViridis, domain: [0, Math.max(largestValue(values, false), atLeast) || 1], label, format: fmt,
 });
 
-/** RdBu reversed (positive red, negative blue), centred at 0, symmetric. */
-export const divergingScale = (values: ScaleValues, label: string, fmt = format('+.2~f')): ColorScale => {
-  const m = maxOf(values, true);
+/** RdBu reversed (positive red, negative blue), centred at 0, symmetric; ± the largest |value| or `atLeast`. */
+export const divergingScale = (values: CellValues | null, label: string, fmt = format('+.2~f'), atLeast = 0): ColorScale => {
+  const m = Math.max(largestValue(values, true), atLeast) || 1;
   return { kind: 'diverging', interpolator: (t) => interpolateRdBu(1 - t), domain: [-m, m], label, format: fmt };
 };
 

@@ -1,12 +1,19 @@
 import { DEFAULT_ALPHA } from '../../../engine/common/statistics-format.ts';
 import type { ModelInfo, PromptHit, RankMethod, RunSummary, Span } from '../../../engine/protocol/types.ts';
+import { largestValue } from '../../heatmap/color.ts';
 import { errorText } from '../../host/engine-client.ts';
 import { heatmapKey, heatmaps, promptRoutings, rankingKey, rankings, toHeatmapGrids, toRankingGrids } from '../datasets.ts';
 import type { AppState, SliceContext } from '../store.ts';
 
 export type ImagingShow = 'rate' | 'mean' | 'score';
-/** Colour range: each map's own maximum, or one range over the maps of every run of the model (see sharedKeys). */
+/** Colour range: each map's own maximum, or one range over the maps of every run of the model (see sharedRange). */
 export type ImagingScale = 'map' | 'shared';
+/** Largest |score|, rate and mean share over the maps of every recorded run of the model at one span and method. */
+export interface SharedRange {
+  score: number;
+  rate: number;
+  mean: number;
+}
 
 export interface ImagingSlice {
   imaging: {
@@ -33,11 +40,10 @@ export interface ImagingSlice {
     alpha: number;
     dim: boolean;
     /**
-     * With scale 'shared': keys of the maps the range spans — for scores the rankings of every recorded run of the
-     * model at this span and method (target: this one where the run has it, else its first class), for rates and
-     * shares the heatmaps of those runs (every class).
+     * With scale 'shared': the range over every recorded run of the model at this span — scores of its ranking
+     * for this method (target: this one where the run has it, else its first class), rates and shares of every class.
      */
-    sharedKeys: { heatmaps: string[]; rankings: string[] };
+    sharedRange: SharedRange | null;
   };
   selectRun(runId: number): Promise<void>;
   setImaging(p: Partial<Pick<ImagingSlice['imaging'], 'span' | 'show' | 'rateClass' | 'method' | 'target' | 'scale' | 'alpha' | 'dim'>>): Promise<void>;
@@ -61,13 +67,13 @@ export function runMismatch(run: RunSummary, info: ModelInfo | null): 'checkpoin
 const initial: ImagingSlice['imaging'] = {
   runId: null, span: 'prompt', show: 'score', rateClass: null, method: 'mote', target: null, heatmapKey: null, rankingKey: null,
   loading: false, error: null, cell: null, hits: null, hitsError: null, routingIdx: null, routingError: null,
-  scale: 'map', alpha: DEFAULT_ALPHA, dim: true, sharedKeys: { heatmaps: [], rankings: [] },
+  scale: 'map', alpha: DEFAULT_ALPHA, dim: true, sharedRange: null,
 };
 
 export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => {
   const patch = (p: Partial<ImagingSlice['imaging']>) => set((s) => ({ imaging: { ...s.imaging, ...p } }));
-  /** The heatmap and ranking of every run at this span, fetched where the caches lack them. */
-  async function loadShared(runs: RunSummary[], span: Span, target: string, method: RankMethod): Promise<ImagingSlice['imaging']['sharedKeys']> {
+  /** The heatmap and ranking of every run at this span (fetched where the caches lack them), reduced to their range. */
+  async function loadShared(runs: RunSummary[], span: Span, target: string, method: RankMethod): Promise<SharedRange> {
     const all = await Promise.all(runs.map(async (run) => {
       const runTarget = run.classes.includes(target) ? target : run.classes[0];
       const hKey = heatmapKey(run.id, span);
@@ -78,10 +84,14 @@ export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => 
       ]);
       if (h) heatmaps.set(hKey, h);
       if (r) rankings.set(rKey, r);
-      return { hKey: h ? hKey : null, rKey: r ? rKey : null };
+      // A run without tokens at this span (or of this class) has no map to share: it is left out.
+      return {
+        score: r ? largestValue(r.score, true) : 0,
+        rate: Math.max(0, ...(h?.classes ?? []).map((c) => largestValue(c.rate, false))),
+        mean: Math.max(0, ...(h?.classes ?? []).map((c) => largestValue(c.mean, false))),
+      };
     }));
-    // A run without tokens at this span (or of this class) has no map to share: it is left out.
-    return { heatmaps: all.flatMap((k) => (k.hKey ? [k.hKey] : [])), rankings: all.flatMap((k) => (k.rKey ? [k.rKey] : [])) };
+    return { score: Math.max(0, ...all.map((m) => m.score)), rate: Math.max(0, ...all.map((m) => m.rate)), mean: Math.max(0, ...all.map((m) => m.mean)) };
   }
   let request = 0;
   return {
@@ -125,8 +135,8 @@ export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => 
         ]);
         heatmaps.set(hKey, h);
         rankings.set(rKey, r);
-        const sharedKeys = im.scale === 'shared' ? await loadShared(runs, im.span, target, im.method) : { heatmaps: [], rankings: [] };
-        if (mine === request) patch({ heatmapKey: hKey, rankingKey: rKey, sharedKeys, loading: false });
+        const sharedRange = im.scale === 'shared' ? await loadShared(runs, im.span, target, im.method) : null;
+        if (mine === request) patch({ heatmapKey: hKey, rankingKey: rKey, sharedRange, loading: false });
       } catch (err) {
         if (mine === request) patch({ loading: false, error: errorText(err) });
       }

@@ -18,9 +18,9 @@ export function ImagingView() {
   const heatmap = heatmaps.get(im.heatmapKey);
   const ranking = rankings.get(im.rankingKey);
   // Narrow dependencies: a cell click or loading flag must not rebuild the scale (which repaints the grid).
-  const { show, rateClass, scale: range, sharedKeys, alpha, dim } = im;
-  const { values, scale, dimmed } = useMemo(() => imagingGridValues({ show, rateClass, scale: range, sharedKeys, alpha, dim }, heatmap, ranking),
-    [show, rateClass, range, sharedKeys, alpha, dim, heatmap, ranking]);
+  const { show, rateClass, scale: range, sharedRange, alpha, dim } = im;
+  const { values, scale, dimmed } = useMemo(() => imagingGridValues({ show, rateClass, scale: range, sharedRange, alpha, dim }, heatmap, ranking),
+    [show, rateClass, range, sharedRange, alpha, dim, heatmap, ranking]);
   const layers = heatmap?.layers ?? model?.moeLayers ?? [];
   const experts = heatmap?.experts ?? model?.experts ?? 0;
   const selected = im.cell && layers.includes(im.cell.layer) ? { row: layers.indexOf(im.cell.layer), col: im.cell.expert } : null;
