@@ -16,7 +16,7 @@ import type { Browser, Page } from 'playwright-core';
 import { expandProbeSet } from '../../engine/probes/expand.ts';
 import { loadProbeSet } from '../../engine/probes/load-probe-set.ts';
 import type { ExpertScore } from '../../engine/protocol/types.ts';
-import { ensureRenderer, launchChromium, requireChromium, requireModel, ROOT, startMoteServe, topRanked, type MoteServe } from './harness.ts';
+import { cellCenter, ensureRenderer, launchChromium, requireChromium, requireModel, ROOT, startMoteServe, topRanked, type MoteServe } from './harness.ts';
 
 const MODEL_DIR = path.join(ROOT, 'models/demo');
 const SHOTS = path.join(ROOT, 'test-artifacts/e2e');
@@ -186,6 +186,13 @@ describe('statistics in the UI against the real engine (demo model)', { timeout:
     assert.deepEqual(await tid('ranking-q').allInnerTexts(), table.map((r) => r[7]), 'q as the CLI prints it');
     assert.ok(table.some((r) => /e-\d{2,}$/.test(r[7])), `tiny q-values are shown, not clamped: ${table.map((r) => r[7]).join(' ')}`);
     await shot('signal');
+    const at = (await cellCenter(page, 'heatmap', Number(table[0][1]), Number(table[0][2])))!;
+    await page.mouse.move(at.x, at.y);
+    const tooltip = page.locator('.heatmap-panel .tooltip');
+    await tooltip.waitFor();
+    const text = await tooltip.innerText();
+    assert.ok(text.includes(table[0][7]) && text.includes('significant: q < 0.05'), text);
+    await page.screenshot({ path: path.join(SHOTS, 'stats-signal-tooltip.png'), fullPage: true });
   });
 
   step('Imaging: the drill-down shows prompts as the tokenizer decodes them, spaces included', async () => {

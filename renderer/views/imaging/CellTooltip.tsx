@@ -2,14 +2,15 @@ import { formatP, formatScore } from '../../../engine/common/statistics-format.t
 import { fmtPct } from '../../format.ts';
 import type { HeatmapGrids, RankingGrids } from '../../state/datasets.ts';
 
-/** Tooltip body for one cell: per-class rates and the ranking's score, p and q. */
-export function CellTooltip({ row, col, layers, experts, heatmap, ranking, extra }: {
+/** Tooltip body for one cell: per-class rates and the ranking's score, p and q (judged against alpha when given). */
+export function CellTooltip({ row, col, layers, experts, heatmap, ranking, alpha, extra }: {
   row: number;
   col: number;
   layers: number[];
   experts: number;
   heatmap?: HeatmapGrids;
   ranking?: RankingGrids;
+  alpha?: number;
   extra?: string;
 }) {
   const i = row * experts + col;
@@ -38,6 +39,12 @@ export function CellTooltip({ row, col, layers, experts, heatmap, ranking, extra
                 <td>{formatP(ranking.p[i])}</td>
                 <td>{formatP(ranking.q[i])}</td>
               </tr>
+              {alpha !== undefined && !Number.isNaN(ranking.q[i]) && (
+                <tr>
+                  <th />
+                  <td colSpan={2} className="muted">{ranking.q[i] < alpha ? `significant: q < ${alpha}` : `not significant: q ≥ ${alpha}`}</td>
+                </tr>
+              )}
             </>
           )}
         </tbody>

@@ -49,7 +49,7 @@ export function ImagingView() {
               scale={scale}
               dimmed={dimmed}
               selected={selected}
-              tooltip={({ row, col }) => <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={heatmap} ranking={ranking} />}
+              tooltip={({ row, col }) => <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={heatmap} ranking={ranking} alpha={im.alpha} />}
               onCellClick={({ row, col }) => void selectCell(layers[row], col)}
             />
           )}

@@ -53,7 +53,7 @@ export function SteeringView() {
             dimmed={dimmed}
             marks={marks}
             tooltip={({ row, col }) => (
-              <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced`} />
+              <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} alpha={alpha} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced`} />
             )}
             onCellClick={({ row, col }) => cycleExpert(layers[row], col)}
           />
