@@ -4,7 +4,7 @@
  * a probe set from a file (and have a broken one refused), run the demo probe set (recorded at int8), find the planted
  * experts in Imaging,
  * switch the top P off in Steering, see the refusal go away in Compare, export the mask and import it again.
- * A screenshot per step goes to test-artifacts/e2e/ (gitignored).
+ * A screenshot per step goes to test-artifacts/e2e/researcher-flow/ (gitignored; other e2e tests write beside it).
  *
  * Needs /usr/bin/chromium (`apt-get install chromium`; or CHROMIUM=path). Builds dist/renderer when it is missing.
  * MOTE_E2E_MODEL / MOTE_E2E_PROBES point it at another checkpoint (with planted-experts.json) and probe folder
@@ -27,7 +27,7 @@ import { cellCenter, currentMask, ensureRenderer, launchChromium, requireChromiu
 
 const MODEL_DIR = path.resolve(process.env.MOTE_E2E_MODEL ?? path.join(ROOT, 'models/demo'));
 const PROBES_DIR = path.resolve(process.env.MOTE_E2E_PROBES ?? path.join(ROOT, 'probes'));
-const SHOTS = path.join(ROOT, 'test-artifacts/e2e');
+const SHOTS = path.join(ROOT, 'test-artifacts/e2e/researcher-flow');
 /** Generous: the whole file stays under 3 minutes on 2 cores, but a loaded CI machine can be slow. */
 const LONG = 120_000;
 const TOO_LONG_FILE = 'too-long-for-the-model.json';
