@@ -47,7 +47,7 @@ export function TokenRoutingView({ testId, trace, reference = null, steered, mas
   return (
     <div className="token-routing" data-testid={testId} data-view={steered ? 'steered' : 'baseline'} data-columns={columns.length}>
       <div className="tr-bar">
-        <Legend steered={steered} hasReference={hasReference} />
+        <Legend steered={steered} hasReference={hasReference} diverged={columns.some((c) => c.diverged)} />
         <label className="check">
           <input type="checkbox" checked={showPrompt} onChange={(e) => setShowPrompt(e.target.checked)} data-testid={`${testId}-prompt`} />
           prompt tokens{trace.prompt ? ` (${trace.prompt.ids.length})` : ''}
@@ -65,7 +65,7 @@ export function TokenRoutingView({ testId, trace, reference = null, steered, mas
   );
 }
 
-function Legend({ steered, hasReference }: { steered: boolean; hasReference: boolean }) {
+function Legend({ steered, hasReference, diverged }: { steered: boolean; hasReference: boolean; diverged: boolean }) {
   return (
     <div className="tr-legend" data-testid="token-routing-legend">
       <span className="mark-key"><span className="tr-chip tr-key"><span className="tr-e">E5</span><span className="tr-w">.42</span></span> expert · weight</span>
@@ -75,7 +75,8 @@ function Legend({ steered, hasReference }: { steered: boolean; hasReference: boo
         {steered ? ' off in the mask (should never run)' : ' off in the mask: steering removes it'}
       </span>
       {steered && hasReference && <span className="mark-key"><span className="tr-removed tr-key">−E3 .38</span> removed: the baseline used it here</span>}
-      <span className="mark-key"><span className="tr-chip tr-key dropped">dropped</span> slot left empty</span>
+      <span className="mark-key"><span className="tr-chip tr-key dropped">—</span> slot left empty (drop mode)</span>
+      {diverged && <span className="mark-key"><span className="tr-diverged-key" /> context differs from the baseline</span>}
     </div>
   );
 }
@@ -165,7 +166,7 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
           column={columns[c]}
           layer={layers[r]}
           cell={routingCell(columns[c], layers[r], k, mark, steered)}
-          left={LABEL_W + c * COL_W}
+          left={c * COL_W}
           top={r * rowH}
           height={rowH}
           active={focused && c === clampedActive.col && r === clampedActive.row}
@@ -194,27 +195,28 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
       >
         <div className="tr-header" style={{ width, height: HEADER_H }}>
           <div className="tr-corner" style={{ width: LABEL_W, height: HEADER_H }}>layer</div>
-          {columns.slice(c0, c1).map((col, i) => (
-            <div
-              key={col.pos}
-              className={`tr-token${col.prompt ? ' prompt' : ''}${col.diverged ? ' diverged' : ''}`}
-              style={{ left: LABEL_W + (c0 + i) * COL_W, width: COL_W, height: HEADER_H }}
-              title={`${col.prompt ? 'prompt token' : 'generated token'} ${col.prompt ? col.pos : col.generated}: “${visibleToken(col.text)}”${col.diverged ? ' — context differs from the baseline' : ''}`}
-              data-testid="token-routing-token"
-              data-pos={col.pos}
-            >
-              <span className="tr-index">{col.prompt ? `p${col.pos}` : col.generated}</span>
-              <span className="tr-text">{visibleToken(col.text)}</span>
-            </div>
-          ))}
+          <div className="tr-plane" style={{ width: width - LABEL_W, height: HEADER_H }}>
+            {columns.slice(c0, c1).map((col, i) => (
+              <div
+                key={col.pos}
+                className={`tr-token${col.prompt ? ' prompt' : ''}${col.diverged ? ' diverged' : ''}${col.generated === 0 && col.pos > 0 ? ' first-generated' : ''}`}
+                style={{ left: (c0 + i) * COL_W, width: COL_W, height: HEADER_H }}
+                title={`${col.prompt ? 'prompt token' : 'generated token'} ${col.prompt ? col.pos : col.generated}: “${visibleToken(col.text)}”${col.diverged ? ' — context differs from the baseline' : ''}`}
+                data-testid="token-routing-token"
+                data-pos={col.pos}
+                data-token={col.text}
+              >
+                <span className="tr-index">{col.prompt ? `p${col.pos}` : col.generated}</span>
+                <span className="tr-text">{visibleToken(col.text)}</span>
+              </div>
+            ))}
+          </div>
         </div>
         <div className="tr-body" style={{ width, height: bodyH }}>
           <div className="tr-labels" style={{ width: LABEL_W, height: bodyH }}>
-            {layers.slice(r0, r1).map((layer, i) => (
-              <div key={layer} className="tr-layer" style={{ top: (r0 + i) * rowH, height: rowH }}>L{layer}</div>
-            ))}
+            {layers.map((layer) => <div key={layer} className="tr-layer" style={{ height: rowH }}>L{layer}</div>)}
           </div>
-          {cells}
+          <div className="tr-plane" style={{ width: width - LABEL_W, height: bodyH }}>{cells}</div>
         </div>
       </div>
       {shown && shown.col < columns.length && (
@@ -245,7 +247,7 @@ function Cell({ id, column, layer, cell, left, top, height, active, onHover }: {
     <div
       id={id}
       role="gridcell"
-      className={`tr-cell${column.prompt ? ' prompt' : ''}${active ? ' active' : ''}`}
+      className={`tr-cell${column.prompt ? ' prompt' : ''}${column.generated === 0 && column.pos > 0 ? ' first-generated' : ''}${active ? ' active' : ''}`}
       style={{ left, top, width: COL_W, height }}
       onMouseEnter={onHover}
       data-testid="token-routing-cell"
@@ -267,7 +269,7 @@ function Cell({ id, column, layer, cell, left, top, height, active, onHover }: {
           <span className="tr-w">{fmtWeight(c.weight)}</span>
         </div>
       ))}
-      {Array.from({ length: cell.dropped }, (_, i) => <div key={`d${i}`} className="tr-chip dropped">dropped</div>)}
+      {Array.from({ length: cell.dropped }, (_, i) => <div key={`d${i}`} className="tr-chip dropped" title="slot left empty">—</div>)}
       {cell.removed && cell.removed.length > 0 && (
         <div className="tr-removed">{cell.removed.map((r) => `−E${r.expert}`).join(' ')}</div>
       )}
