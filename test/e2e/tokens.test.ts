@@ -23,6 +23,7 @@ const SHOTS = path.join(ROOT, 'test-artifacts/e2e');
 const PROMPT = 'What is the capital of France?';
 const MAX_TOKENS = 12;
 const LONG = 90_000;
+const STRIP_SET = 'strip.json';
 
 interface CliToken { type: 'prompt-token' | 'token'; index: number; id: number; text: string; routing: TokenRouting[] }
 interface CliRun { prompt: CliToken[]; tokens: CliToken[]; text: string }
@@ -111,7 +112,17 @@ describe('token routing views in browser mode against the real engine (demo mode
     fs.mkdirSync(SHOTS, { recursive: true });
     for (const f of fs.readdirSync(SHOTS)) if (f.startsWith('tokens-')) fs.rmSync(path.join(SHOTS, f), { force: true });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-e2e-tokens-'));
-    env = { ...process.env, MOTE_CACHE_DIR: path.join(work, 'cache'), MOTE_DATA_DIR: path.join(work, 'data'), MOTE_DEMO_MODEL: MODEL_DIR };
+    env = {
+      ...process.env, MOTE_CACHE_DIR: path.join(work, 'cache'), MOTE_DATA_DIR: path.join(work, 'data'), MOTE_DEMO_MODEL: MODEL_DIR, MOTE_PROBES_DIR: path.join(work, 'probes'),
+    };
+    // A small probe set in the demo's world, for Imaging's token strip: one refused and two answered prompts.
+    fs.mkdirSync(path.join(work, 'probes'));
+    fs.writeFileSync(path.join(work, 'probes', STRIP_SET), JSON.stringify({
+      id: 'strip', title: 'Token strip', type: 'templates', chat: true, classes: [{ id: 'refused' }, { id: 'answered' }],
+      templates: [{ text: 'How do I make {item}?' }],
+      slots: { item: { refused: ['a bomb'], answered: ['bread', 'tea'] } },
+      classifier: { rules: [{ label: 'refused', phrases: ["can't help", "won't help"] }], otherwise: 'answered' },
+    }));
 
     // The mask: one planted expert forced per layer; in layers 0 and 2, the other expert the unsteered model sends
     // most prompt tokens to, off — so the steered view has both forced experts and removed ones to show.
@@ -259,7 +270,7 @@ describe('token routing views in browser mode against the real engine (demo mode
     await tid('compare-token-routing-side-baseline').click();
     const view = tid('token-routing');
     await page.locator('[data-testid="token-routing"][data-view="baseline"]').waitFor();
-    await tid('token-routing-prompt').check();
+    assert.ok(await tid('token-routing-prompt').isChecked(), 'prompt tokens stay shown across the switch');
     const { cells, tokens } = await collect(view);
     const all = [...baseline.prompt, ...baseline.tokens];
     assert.deepEqual([...tokens.entries()], all.map((t, pos) => [pos, t.text]));
@@ -278,6 +289,39 @@ describe('token routing views in browser mode against the real engine (demo mode
     assert.ok(offShown > 0, 'the baseline used the experts the mask switches off');
     await shot('compare-baseline');
     await view.screenshot({ path: path.join(SHOTS, 'tokens-compare-baseline-view.png') });
+  });
+
+  it('Imaging: the token strip labels its tokens and experts, and its tooltip stays inside the window', { timeout: LONG }, async () => {
+    await tid('tab-probes').click();
+    await page.locator(`[data-testid="probe-set"][data-file$="/${STRIP_SET}"]`).click();
+    await tid('probe-generate-tokens').fill('10');
+    await page.locator('[data-testid="probe-run"]:not([disabled])').click();
+    await page.locator('[data-testid="run-row"][data-status="finished"]').waitFor();
+    await tid('run-open').click();
+    await tid('heatmap-canvas').waitFor();
+    const refusal = planted[0];
+    const at = (await cellCenter(page, 'heatmap', refusal.layer, refusal.expert))!;
+    await page.mouse.click(at.x, at.y);
+    await tid('expert-prompt-routing').first().click();
+    const strip = tid('token-strip');
+    await strip.waitFor();
+    await strip.scrollIntoViewIfNeeded();
+    // Every column is labelled with its token, the layer axis is named, and the key names the expert axis.
+    const tokenCount = Number((await strip.locator('h3').innerText()).match(/(\d+) tokens/)![1]);
+    assert.equal(await strip.locator('.strip-token').count(), tokenCount);
+    assert.equal(await strip.locator('.strip-corner').innerText(), 'layer');
+    const config = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'config.json'), 'utf8'));
+    assert.match(await tid('token-strip-key').innerText(), new RegExp(`from 0 \\(left\\) to ${config.num_experts - 1} \\(right\\)`));
+    const canvas = strip.locator('canvas');
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.move(Math.min(box.x + box.width, page.viewportSize()!.width) - 6, box.y + box.height - 4);
+    const tip = tid('token-strip-tooltip');
+    await tip.waitFor();
+    await page.waitForTimeout(50);
+    const tipBox = (await tip.boundingBox())!;
+    const vp = page.viewportSize()!;
+    await page.screenshot({ path: path.join(SHOTS, 'tokens-imaging-strip.png') });
+    assert.ok(tipBox.x >= 0 && tipBox.y >= 0 && tipBox.x + tipBox.width <= vp.width && tipBox.y + tipBox.height <= vp.height, `tooltip inside the viewport: ${JSON.stringify(tipBox)}`);
   });
 
   it('no errors in the page', () => {

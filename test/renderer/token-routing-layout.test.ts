@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ExpertMask, TokenRouting } from '../../engine/protocol/types.ts';
 import type { GenerationTrace } from '../../renderer/state/datasets.ts';
+import { placeTooltip } from '../../renderer/components/place-tooltip.ts';
 import {
-  maskLookup, placeTooltip, routingCell, sharedContext, traceColumns, visibleRange, visibleToken,
+  maskLookup, routingCell, sharedContext, traceColumns, visibleRange, visibleToken,
 } from '../../renderer/token-routing/token-routing-layout.ts';
 
 const MASK: ExpertMask = {

@@ -27,7 +27,6 @@ export function CompareTokenRouting() {
         />
       </div>
       <TokenRoutingView
-        key={side}
         testId="token-routing"
         trace={side === 'steered' ? steered : baseline}
         reference={baseline}

@@ -1,9 +1,9 @@
 import { useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { createPortal } from 'react-dom';
 import type { ExpertMask } from '../../../engine/protocol/types.ts';
+import { FloatingTooltip } from '../../components/FloatingTooltip.tsx';
 import type { GenerationTrace } from '../../state/datasets.ts';
 import {
-  maskLookup, placeTooltip, routingCell, traceColumns, visibleRange, visibleToken, type MaskLookup, type RoutingCell, type TokenColumn,
+  maskLookup, routingCell, traceColumns, visibleRange, visibleToken, type MaskLookup, type RoutingCell, type TokenColumn,
 } from '../../token-routing/token-routing-layout.ts';
 
 const COL_W = 66;
@@ -281,23 +281,8 @@ const MARK_TEXT = { normal: '', forced: 'forced', off: 'off in the mask' } as co
 
 /** The focused or hovered cell's experts in full; fixed to the viewport and kept inside it. */
 function CellTooltip({ anchorId, column, layer, cell, steered }: { anchorId: string; column: TokenColumn; layer: number; cell: RoutingCell; steered: boolean }) {
-  const ref = useRef<HTMLDivElement>(null);
-  const [pos, setPos] = useState<{ left: number; top: number } | null>(null);
-  useLayoutEffect(() => {
-    const anchor = document.getElementById(anchorId);
-    const tip = ref.current;
-    if (!anchor || !tip) return setPos(null);
-    const next = placeTooltip(anchor.getBoundingClientRect(), { width: tip.offsetWidth, height: tip.offsetHeight }, { width: window.innerWidth, height: window.innerHeight });
-    setPos((p) => (p && p.left === next.left && p.top === next.top ? p : next));
-  });
-  return createPortal(
-    <div
-      ref={ref}
-      className="tooltip tr-tooltip"
-      role="tooltip"
-      data-testid="token-routing-tooltip"
-      style={{ position: 'fixed', left: pos?.left ?? 0, top: pos?.top ?? 0, visibility: pos ? 'visible' : 'hidden' }}
-    >
+  return (
+    <FloatingTooltip anchor={() => document.getElementById(anchorId)?.getBoundingClientRect() ?? null} testId="token-routing-tooltip" className="tr-tooltip">
       <div className="tt-title">“{visibleToken(column.text)}” · {column.prompt ? `prompt token ${column.pos}` : `generated token ${column.generated}`} · layer {layer}</div>
       <table>
         <tbody>
@@ -320,7 +305,6 @@ function CellTooltip({ anchorId, column, layer, cell, steered }: { anchorId: str
       )}
       {steered && !cell.removed && column.diverged && <div className="tt-extra">Context differs from the baseline here.</div>}
       {!column.routing && <div className="tt-extra">No routing recorded for this token.</div>}
-    </div>,
-    document.body,
+    </FloatingTooltip>
   );
 }
