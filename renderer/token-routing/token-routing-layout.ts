@@ -51,9 +51,13 @@ export function maskLookup(mask: ExpertMask): MaskLookup {
 
 const sameIds = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** Leading generated tokens of a and b produced at the same context: same prompt, same tokens up to each. */
-export function sharedContext(a: GenerationTrace, b: GenerationTrace): { prompt: boolean; generated: number } {
-  if (!a.prompt || !b.prompt || !sameIds(a.prompt.ids, b.prompt.ids)) return { prompt: false, generated: 0 };
+/**
+ * Leading generated tokens of a and b produced at the same context: same prompt, same tokens up to each. Null while
+ * either prompt is unknown (its event not received).
+ */
+export function sharedContext(a: GenerationTrace, b: GenerationTrace): { prompt: boolean; generated: number } | null {
+  if (!a.prompt || !b.prompt) return null;
+  if (!sameIds(a.prompt.ids, b.prompt.ids)) return { prompt: false, generated: 0 };
   let n = 0;
   while (n < a.ids.length && n < b.ids.length && a.ids[n] === b.ids[n]) n++;
   return { prompt: true, generated: n };
@@ -65,7 +69,8 @@ export function sharedContext(a: GenerationTrace, b: GenerationTrace): { prompt:
  */
 export function traceColumns(trace: GenerationTrace, opts: { prompt: boolean; reference?: GenerationTrace | null }): TokenColumn[] {
   const ref = opts.reference ?? null;
-  const shared = ref ? sharedContext(trace, ref) : { prompt: false, generated: 0 };
+  const known = ref ? sharedContext(trace, ref) : null;
+  const shared = known ?? { prompt: false, generated: 0 };
   const columns: TokenColumn[] = [];
   if (opts.prompt && trace.prompt) {
     const p = trace.prompt;
@@ -77,7 +82,7 @@ export function traceColumns(trace: GenerationTrace, opts: { prompt: boolean; re
   const offset = trace.prompt?.ids.length ?? 0;
   trace.tokens.forEach((text, i) => columns.push({
     pos: offset + i, text, prompt: false, generated: i, routing: trace.routing[i],
-    reference: i < shared.generated ? ref!.routing[i] : null, diverged: !!ref && i >= shared.generated,
+    reference: i < shared.generated ? ref!.routing[i] : null, diverged: !!known && i >= shared.generated,
   }));
   return columns;
 }

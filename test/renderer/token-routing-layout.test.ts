@@ -51,7 +51,7 @@ describe('token routing layout', () => {
   it('shares the context while the prompt and every token up to the position agree', () => {
     assert.deepEqual(sharedContext(steered, baseline), { prompt: true, generated: 1 });
     assert.deepEqual(sharedContext(steered, trace(MASK, [7, 9], [20], [], [])), { prompt: false, generated: 0 });
-    assert.deepEqual(sharedContext(steered, { ...baseline, prompt: null }), { prompt: false, generated: 0 }, 'no prompt yet: nothing is known to agree');
+    assert.equal(sharedContext(steered, { ...baseline, prompt: null }), null, 'no prompt yet: nothing is known');
   });
 
   it('lays out prompt then generated columns, with the baseline only where contexts agree', () => {
@@ -62,7 +62,9 @@ describe('token routing layout', () => {
     ]);
     assert.deepEqual(cols.map((c) => c.reference), [baseline.prompt!.routing![0], baseline.prompt!.routing![1], baseline.routing[0], null, null],
       'token 2 is t22 in both, but after different tokens: no reference');
-    const generatedOnly = traceColumns(steered, { prompt: false });
+    const unknown = traceColumns(steered, { prompt: true, reference: { ...baseline, prompt: null } });
+    assert.deepEqual(unknown.map((c) => [c.diverged, c.reference]), Array(5).fill([false, null]), 'baseline prompt unknown: neither shared nor diverged');
+        const generatedOnly = traceColumns(steered, { prompt: false });
     assert.deepEqual(generatedOnly.map((c) => [c.pos, c.generated, c.diverged, c.reference]), [[2, 0, false, null], [3, 1, false, null], [4, 2, false, null]]);
   });
 

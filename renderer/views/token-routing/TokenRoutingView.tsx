@@ -1,4 +1,4 @@
-import { useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ExpertMask } from '../../../engine/protocol/types.ts';
 import { FloatingTooltip } from '../../components/FloatingTooltip.tsx';
 import type { GenerationTrace } from '../../state/datasets.ts';
@@ -163,14 +163,17 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
         <Cell
           key={`${columns[c].pos}-${r}`}
           id={cellId(c, r)}
+          col={c}
+          row={r}
           column={columns[c]}
           layer={layers[r]}
-          cell={routingCell(columns[c], layers[r], k, mark, steered)}
-          left={c * COL_W}
-          top={r * rowH}
+          k={k}
+          mark={mark}
+          steered={steered}
           height={rowH}
+          divider={startsResponse(columns, c)}
           active={focused && c === clampedActive.col && r === clampedActive.row}
-          onHover={() => setHover({ col: c, row: r })}
+          onHover={setHover}
         />,
       );
     }
@@ -199,7 +202,7 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
             {columns.slice(c0, c1).map((col, i) => (
               <div
                 key={col.pos}
-                className={`tr-token${col.prompt ? ' prompt' : ''}${col.diverged ? ' diverged' : ''}${col.generated === 0 && col.pos > 0 ? ' first-generated' : ''}`}
+                className={`tr-token${col.prompt ? ' prompt' : ''}${col.diverged ? ' diverged' : ''}${startsResponse(columns, c0 + i) ? ' first-generated' : ''}`}
                 style={{ left: (c0 + i) * COL_W, width: COL_W, height: HEADER_H }}
                 title={`${col.prompt ? 'prompt token' : 'generated token'} ${col.prompt ? col.pos : col.generated}: “${visibleToken(col.text)}”${col.diverged ? ' — context differs from the baseline' : ''}`}
                 data-testid="token-routing-token"
@@ -232,24 +235,30 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
   );
 }
 
-function Cell({ id, column, layer, cell, left, top, height, active, onHover }: {
+/** One token in one layer; memoised, so scrolling mounts only the cells that come into view. */
+const Cell = memo(function Cell({ id, col, row, column, layer, k, mark, steered, height, divider, active, onHover }: {
   id: string;
+  col: number;
+  row: number;
   column: TokenColumn;
   layer: number;
-  cell: RoutingCell;
-  left: number;
-  top: number;
+  k: number;
+  mark: MaskLookup;
+  steered: boolean;
   height: number;
+  /** The first generated token after shown prompt tokens. */
+  divider: boolean;
   active: boolean;
-  onHover(): void;
+  onHover(at: Active): void;
 }) {
+  const cell = routingCell(column, layer, k, mark, steered);
   return (
     <div
       id={id}
       role="gridcell"
-      className={`tr-cell${column.prompt ? ' prompt' : ''}${column.generated === 0 && column.pos > 0 ? ' first-generated' : ''}${active ? ' active' : ''}`}
-      style={{ left, top, width: COL_W, height }}
-      onMouseEnter={onHover}
+      className={`tr-cell${column.prompt ? ' prompt' : ''}${divider ? ' first-generated' : ''}${active ? ' active' : ''}`}
+      style={{ left: col * COL_W, top: row * height, width: COL_W, height }}
+      onMouseEnter={() => onHover({ col, row })}
       data-testid="token-routing-cell"
       data-pos={column.pos}
       data-generated={column.generated}
@@ -275,7 +284,9 @@ function Cell({ id, column, layer, cell, left, top, height, active, onHover }: {
       )}
     </div>
   );
-}
+});
+
+const startsResponse = (columns: TokenColumn[], c: number) => c > 0 && columns[c - 1].prompt && !columns[c].prompt;
 
 const MARK_TEXT = { normal: '', forced: 'forced', off: 'off in the mask' } as const;
 
