@@ -55,8 +55,9 @@ export function TokenRoutingView({ testId, trace, reference = null, steered, mas
       </div>
       <p className="hint">
         {trace.tokens.length} generated tokens × {layers.length} MoE layers, top-{k} experts each, best first; bar length = mixing weight.
-        {' '}{steered ? `Mask of this run: ${off} off, ${forced} forced (${mask.mode}).` : `Marked with the steered run's mask (${off} off, ${forced} forced).`}
+        {' '}{steered ? `Mask of this run: ${off} off, ${forced} forced (${mask.mode}, ${mask.forceWeight} weight).` : `Marked with the steered run's mask (${off} off, ${forced} forced).`}
         {steered && reference && columns.some((c) => c.diverged) && ` The output departs from the baseline at token ${columns.find((c) => c.diverged)!.generated}: from there the contexts differ and removed experts are not shown.`}
+        {steered && reference && !showPrompt && trace.prompt && ' Show the prompt tokens to see what the mask removed from their routing.'}
       </p>
       {columns.length === 0 ? <p className="hint">Waiting for tokens…</p> : (
         <Grid testId={testId} columns={columns} layers={layers} k={k} mark={mark} steered={steered} hasReference={hasReference} />
@@ -156,12 +157,14 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
   };
 
   const shown = hover ?? (focused ? clampedActive : null);
-  const cells = [];
-  for (let c = c0; c < c1; c++) {
-    for (let r = r0; r < r1; r++) {
+  // A row per layer in view; `display: contents` keeps the cells placed in the plane while ARIA sees rows.
+  const rows = [];
+  for (let r = r0; r < r1; r++) {
+    const cells = [];
+    for (let c = c0; c < c1; c++) {
       cells.push(
         <Cell
-          key={`${columns[c].pos}-${r}`}
+          key={columns[c].pos}
           id={cellId(c, r)}
           col={c}
           row={r}
@@ -177,6 +180,7 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
         />,
       );
     }
+    rows.push(<div key={layers[r]} role="row" aria-rowindex={r + 2} aria-label={`layer ${layers[r]}`} className="tr-row">{cells}</div>);
   }
   return (
     <>
@@ -186,7 +190,7 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
         style={{ maxHeight: Math.min(MAX_HEIGHT, HEADER_H + bodyH + 16) }}
         role="grid"
         aria-label="Routing per token and layer"
-        aria-rowcount={layers.length}
+        aria-rowcount={layers.length + 1}
         aria-colcount={columns.length}
         aria-activedescendant={focused ? cellId(clampedActive.col, clampedActive.row) : undefined}
         tabIndex={0}
@@ -198,13 +202,15 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
       >
         <div className="tr-header" style={{ width, height: HEADER_H }}>
           <div className="tr-corner" style={{ width: LABEL_W, height: HEADER_H }}>layer</div>
-          <div className="tr-plane" style={{ width: width - LABEL_W, height: HEADER_H }}>
+          <div className="tr-plane" style={{ width: width - LABEL_W, height: HEADER_H }} role="row" aria-rowindex={1}>
             {columns.slice(c0, c1).map((col, i) => (
               <div
                 key={col.pos}
                 className={`tr-token${col.prompt ? ' prompt' : ''}${col.diverged ? ' diverged' : ''}${startsResponse(columns, c0 + i) ? ' first-generated' : ''}`}
                 style={{ left: (c0 + i) * COL_W, width: COL_W, height: HEADER_H }}
                 title={`${col.prompt ? 'prompt token' : 'generated token'} ${col.prompt ? col.pos : col.generated}: “${visibleToken(col.text)}”${col.diverged ? ' — context differs from the baseline' : ''}`}
+                role="columnheader"
+                aria-colindex={c0 + i + 1}
                 data-testid="token-routing-token"
                 data-pos={col.pos}
                 data-token={col.text}
@@ -219,7 +225,7 @@ function Grid({ testId, columns, layers, k, mark, steered, hasReference }: {
           <div className="tr-labels" style={{ width: LABEL_W, height: bodyH }}>
             {layers.map((layer) => <div key={layer} className="tr-layer" style={{ height: rowH }}>L{layer}</div>)}
           </div>
-          <div className="tr-plane" style={{ width: width - LABEL_W, height: bodyH }}>{cells}</div>
+          <div className="tr-plane" style={{ width: width - LABEL_W, height: bodyH }}>{rows}</div>
         </div>
       </div>
       {shown && shown.col < columns.length && (
@@ -256,6 +262,8 @@ const Cell = memo(function Cell({ id, col, row, column, layer, k, mark, steered,
     <div
       id={id}
       role="gridcell"
+      aria-colindex={col + 1}
+      aria-label={`${column.prompt ? 'prompt token' : 'token'} “${visibleToken(column.text)}”, layer ${layer}: ${cell.chips.map((x) => `expert ${x.expert} ${fmtWeight(x.weight)}${x.mark === 'normal' ? '' : ` ${MARK_TEXT[x.mark]}`}`).join(', ')}${cell.removed?.length ? `; removed ${cell.removed.map((x) => `expert ${x.expert}`).join(', ')}` : ''}`}
       className={`tr-cell${column.prompt ? ' prompt' : ''}${divider ? ' first-generated' : ''}${active ? ' active' : ''}`}
       style={{ left: col * COL_W, top: row * height, width: COL_W, height }}
       onMouseEnter={() => onHover({ col, row })}
