@@ -40,16 +40,17 @@ export function CompareTokenRouting() {
   );
 }
 
-/** Steering's live panel: the live output's routing per token, folded away until opened. */
+/** Steering's live panel: the live output's routing per token, folded away (and not rendered) until opened. */
 export function LiveTokenRouting() {
   const model = useApp((s) => s.model.info);
   const version = useApp((s) => s.steering.live.traceVersion);
+  const [open, setOpen] = useState(false);
   const trace = generationTraces.live;
   if (!model || !trace) return null;
   return (
-    <details className="live-token-routing" data-testid="live-token-routing">
+    <details className="live-token-routing" data-testid="live-token-routing" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
       <summary>Routing per token</summary>
-      <TokenRoutingView testId="live-routing" trace={trace} steered mask={trace.mask} layers={model.moeLayers} k={model.topK} version={version} />
+      {open && <TokenRoutingView testId="live-routing" trace={trace} steered mask={trace.mask} layers={model.moeLayers} k={model.topK} version={version} />}
     </details>
   );
 }

@@ -75,7 +75,7 @@ function Legend({ steered, hasReference, diverged }: { steered: boolean; hasRefe
         <span className="tr-chip tr-key off"><span className="tr-e">E3</span></span>
         {steered ? ' off in the mask (should never run)' : ' off in the mask: steering removes it'}
       </span>
-      {steered && hasReference && <span className="mark-key"><span className="tr-removed tr-key">−E3 .38</span> removed: the baseline used it here</span>}
+      {steered && hasReference && <span className="mark-key"><span className="tr-removed tr-key">−E3</span> removed: the baseline used it here</span>}
       <span className="mark-key"><span className="tr-chip tr-key dropped">—</span> slot left empty (drop mode)</span>
       {diverged && <span className="mark-key"><span className="tr-diverged-key" /> context differs from the baseline</span>}
     </div>
