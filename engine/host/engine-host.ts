@@ -323,7 +323,12 @@ export class EngineHost {
       maxTokens: p.maxTokens, seed: p.seed, sampling: { temperature: p.temperature, topK: p.topK, topP: p.topP },
       mask: p.mask, eosTokenIds: tokenizer.eosTokenIds,
     }, job.signal)) {
-      if (event.type === 'token') {
+      if (event.type === 'prompt') {
+        const routing = event.routing;
+        job.event('generate.prompt', {
+          ids: event.ids, tokens: event.ids.map((id) => tokenizer.decode([id])), routing: routing ? event.ids.map((_, t) => tokenRouting(routing, t, k)) : null,
+        });
+      } else if (event.type === 'token') {
         job.event('generate.token', { index: event.index, id: event.id, text: event.text, routing: event.routing ? tokenRouting(event.routing, 0, k) : null });
       } else if (event.type === 'done') {
         result = { text: event.text, ids: event.ids, reason: event.reason };

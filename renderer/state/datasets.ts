@@ -1,4 +1,4 @@
-import type { Heatmap, PromptRoutingView, Ranking, RankMethod, Span } from '../../engine/protocol/types.ts';
+import type { ExpertMask, Heatmap, PromptRoutingView, Ranking, RankMethod, Span, TokenRouting } from '../../engine/protocol/types.ts';
 
 /**
  * Big arrays live here, outside the store: the store holds only their keys, so a component re-renders when a key
@@ -96,6 +96,25 @@ export const emptyCounts = (layers: number[], experts: number): RoutingCounts =>
 
 /** Compare panes' routing counts, replaced at each compare run. */
 export const compareRouting: { baseline: RoutingCounts | null; steered: RoutingCounts | null } = { baseline: null, steered: null };
+
+/** One streamed generation, token by token, as the token routing view shows it. */
+export interface GenerationTrace {
+  /** The mask it ran with. */
+  mask: ExpertMask;
+  /** The prompt's tokens (each decoded alone) and their routing, once prefill is done. */
+  prompt: { ids: number[]; tokens: string[]; routing: TokenRouting[][] | null } | null;
+  ids: number[];
+  tokens: string[];
+  /** Per generated token: its routing per MoE layer, null where the engine had none. */
+  routing: (TokenRouting[] | null)[];
+}
+
+export const emptyTrace = (mask: ExpertMask): GenerationTrace => ({ mask, prompt: null, ids: [], tokens: [], routing: [] });
+
+/** The live panel's and the Compare panes' generations, replaced at each run (keys: live, baseline, steered). */
+export const generationTraces: { live: GenerationTrace | null; baseline: GenerationTrace | null; steered: GenerationTrace | null } = {
+  live: null, baseline: null, steered: null,
+};
 
 export function clearDatasets(): void {
   heatmaps.clear();

@@ -146,6 +146,26 @@ describe('engine host', () => {
     }
   });
 
+  it('sends the prompt\'s tokens and routing before the first token, as the reference routes them', async () => {
+    const golden = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'expected.json'), 'utf8')) as
+      { prompt_ids: number[]; routing_full_sequence: { layer: number; selected: number[][] }[] };
+    const events: HostEvent[] = [];
+    await callHost(host, 'generate', { ...LONG, prompt: expected.prompt_text, maxTokens: 4 }, (e) => events.push(e));
+    assert.equal(events[0].event, 'generate.prompt', 'the prompt event comes first');
+    const prompt = events[0].event === 'generate.prompt' ? events[0].data : assert.fail('no prompt event');
+    assert.equal(events.filter((e) => e.event === 'generate.prompt').length, 1);
+    assert.deepEqual(prompt.ids, golden.prompt_ids);
+    const tokenizer = await loadTokenizer(GOLDEN, JSON.parse(fs.readFileSync(path.join(GOLDEN, 'config.json'), 'utf8')));
+    assert.deepEqual(prompt.tokens, golden.prompt_ids.map((id) => tokenizer.decode([id])));
+    assert.equal(prompt.routing?.length, golden.prompt_ids.length);
+    // Experts as a set per token: the order of near-equal weights is not part of the contract.
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    prompt.routing!.forEach((layers, t) => {
+      assert.deepEqual(layers.map((r) => r.layer), golden.routing_full_sequence.map((g) => g.layer));
+      layers.forEach((r, l) => assert.deepEqual(sorted(r.experts), sorted(golden.routing_full_sequence[l].selected[t]), `prompt token ${t}, layer ${r.layer}`));
+    });
+  });
+
   it('steers generation with a mask: off experts never route a token', async () => {
     const mask: ExpertMask = { mode: 'backfill', forceWeight: 'natural', entries: [{ layer: 0, expert: 6, state: 'off' }, { layer: 2, expert: 4, state: 'forced' }] };
     const events: HostEvent[] = [];
@@ -175,7 +195,7 @@ describe('engine host', () => {
       { id: 2, ok: false, error: { code: 'cancelled', message: 'cancelled' } },
       { id: 1, ok: false, error: { code: 'cancelled', message: 'cancelled' } },
     ], 'the queued request leaves before the running one ends');
-    assert.equal(c.received.filter((m) => 'event' in m).length, 1, 'no token after the cancel');
+    assert.deepEqual(c.received.flatMap((m) => ('event' in m ? [m.event] : [])), ['generate.prompt', 'generate.token'], 'no token after the cancel');
     const again = await callHost(host, 'generate', { ...LONG, maxTokens: 3 });
     assert.equal(again.ids.length, 3, 'the host keeps working');
   });

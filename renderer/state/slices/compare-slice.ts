@@ -1,7 +1,7 @@
 import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
-import { compareRouting, emptyCounts } from '../datasets.ts';
-import { countRouting, generateParams, type GenSettings } from '../generation.ts';
+import { compareRouting, emptyCounts, emptyTrace, generationTraces } from '../datasets.ts';
+import { countRouting, generateParams, traceEvent, type GenSettings } from '../generation.ts';
 import { baselineMask } from '../selectors.ts';
 import type { SliceContext } from '../store.ts';
 import type { GenStatus } from './steering-slice.ts';
@@ -42,9 +42,12 @@ export const compareSlice = ({ host, set, get, jobs }: SliceContext): CompareSli
     const model = get().model.info!;
     const counts = emptyCounts(model.moeLayers, model.experts);
     compareRouting[side] = counts;
+    const trace = (generationTraces[side] = emptyTrace(mask));
     patchPane(side, { ...idle(), status: 'running' });
     const handle = host.engine.call('generate', generateParams(settings, mask), (e) => {
-      if (mine !== runNo || e.name !== 'generate.token') return;
+      if (mine !== runNo || !traceEvent(trace, e)) return;
+      if (e.name === 'generate.prompt') return set((s) => ({ compare: { ...s.compare, routingVersion: s.compare.routingVersion + 1 } }));
+      if (e.name !== 'generate.token') return;
       countRouting(counts, e.data.routing);
       const pane = get().compare[side];
       set((s) => ({ compare: { ...s.compare, routingVersion: s.compare.routingVersion + 1, [side]: { ...pane, ids: [...pane.ids, e.data.id], tokens: [...pane.tokens, e.data.text] } } }));
@@ -82,6 +85,8 @@ export const compareSlice = ({ host, set, get, jobs }: SliceContext): CompareSli
       runNo++;
       compareRouting.baseline = null;
       compareRouting.steered = null;
+      generationTraces.baseline = null;
+      generationTraces.steered = null;
       set({ compare: { baseline: idle(), steered: idle(), routingVersion: 0, mask: null, settings: null } });
     },
   };

@@ -1,6 +1,7 @@
 import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
-import { generateParams, type GenSettings } from '../generation.ts';
+import { emptyTrace, generationTraces } from '../datasets.ts';
+import { generateParams, traceEvent, type GenSettings } from '../generation.ts';
 import { readSavedMasks, writeSavedMasks, type SavedMask } from '../mask-library.ts';
 import { cycleExpert, emptyMask, topNOff } from '../mask-ops.ts';
 import { cutWithTies, describeCutTie, describeIncludedTie, tieAtCut } from '../../../engine/common/ranking-ties.ts';
@@ -23,7 +24,11 @@ export interface SteeringSlice {
     notice: string | null;
     saved: SavedMask[];
     gen: GenSettings;
-    live: { auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null };
+    live: {
+      auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null;
+      /** Bumped as the run's trace (datasets.generationTraces.live) grows. */
+      traceVersion: number;
+    };
   };
   setMask(mask: ExpertMask, notice?: string | null): void;
   setMaskName(name: string): void;
@@ -59,7 +64,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       notice: null,
       saved: readSavedMasks(),
       gen: { prompt: '', chat: true, maxTokens: 48, seed: 1, temperature: 0 },
-      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null },
+      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null, traceVersion: 0 },
     },
 
     setMask(mask, notice = null) {
@@ -138,9 +143,12 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       if (!gen.prompt.trim()) return;
       jobs.get('live')?.cancel();
       const mine = ++liveRun;
-      patchLive({ tokens: [], status: 'running', reason: null, error: null });
+      const trace = (generationTraces.live = emptyTrace(mask));
+      patchLive({ tokens: [], status: 'running', reason: null, error: null, traceVersion: get().steering.live.traceVersion + 1 });
       const handle = host.engine.call('generate', generateParams(gen, mask), (e) => {
-        if (mine === liveRun && e.name === 'generate.token') patchLive({ tokens: [...get().steering.live.tokens, e.data.text] });
+        if (mine !== liveRun || !traceEvent(trace, e)) return;
+        const { tokens, traceVersion } = get().steering.live;
+        patchLive({ tokens: e.name === 'generate.token' ? [...tokens, e.data.text] : tokens, traceVersion: traceVersion + 1 });
       });
       jobs.set('live', handle);
       try {

@@ -10,6 +10,7 @@ import { compareRouting } from '../../state/datasets.ts';
 import { maskMarks } from '../../state/mask-ops.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { GenSettingsForm } from '../GenSettingsForm.tsx';
+import { CompareTokenRouting } from '../token-routing/TokenRoutingPanels.tsx';
 import { TokenOutput } from '../TokenOutput.tsx';
 
 const fmtShare = format('+.1%');
@@ -60,6 +61,7 @@ export function CompareView() {
           {diff.a.size + diff.b.size === 0 ? 'Identical token sequences.' : `${diff.b.size} of ${cmp.steered.ids.length} steered tokens differ from baseline (${diff.a.size} baseline tokens not in steered); ${same} in common.`}
         </p>
       )}
+      <CompareTokenRouting />
       <section className="panel heatmap-panel">
         <div className="panel-head">
           <h2>Routing difference</h2>

@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef, useState } from 'react';
 import type { PromptRoutingView } from '../../../engine/protocol/types.ts';
 import { ErrorText } from '../../components/ErrorText.tsx';
+import { FloatingTooltip } from '../../components/FloatingTooltip.tsx';
 import { promptRoutings } from '../../state/datasets.ts';
 import { useApp } from '../../state/use-app.ts';
 
@@ -24,7 +25,7 @@ export function TokenStrip() {
 
 function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts: number; highlight: { layer: number; expert: number } | null }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const [hover, setHover] = useState<{ t: number; r: number; x: number; y: number } | null>(null);
+  const [hover, setHover] = useState<{ t: number; r: number } | null>(null);
   const tokens = Math.min(view.tokens.length, MAX_TOKENS);
   const rows = view.layers.length;
   const rowH = Math.max(5, Math.min(14, Math.floor(420 / rows)));
@@ -66,7 +67,12 @@ function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts:
       ctx.fillStyle = '#2456d6';
       ctx.fillRect(LABEL_W + view.promptTokens * COL_W - 1, 0, 2, height);
     }
-  }, [view, experts, highlight, width, height, dpr, rowH, rows, tokens, hiRow]);
+    if (hover) {
+      ctx.strokeStyle = '#2456d6';
+      ctx.lineWidth = 1.5;
+      ctx.strokeRect(LABEL_W + hover.t * COL_W + 1, hover.r * rowH + 0.75, COL_W - 2, rowH - 1.5);
+    }
+  }, [view, experts, highlight, width, height, dpr, rowH, rows, tokens, hiRow, hover]);
 
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
     const box = e.currentTarget.getBoundingClientRect();
@@ -74,17 +80,27 @@ function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts:
     const y = e.clientY - box.top;
     const t = Math.floor((x - LABEL_W) / COL_W);
     const r = Math.floor(y / rowH);
-    setHover(t >= 0 && t < tokens && r >= 0 && r < rows ? { t, r, x, y } : null);
+    setHover((h) => (t >= 0 && t < tokens && r >= 0 && r < rows ? (h?.t === t && h.r === r ? h : { t, r }) : null));
+  };
+  /** The hovered cell's rectangle in the viewport, from the canvas's. */
+  const hoverRect = () => {
+    const box = canvasRef.current?.getBoundingClientRect();
+    if (!box || !hover) return null;
+    const left = box.left + LABEL_W + hover.t * COL_W;
+    const top = box.top + hover.r * rowH;
+    return { left, top, right: left + COL_W, bottom: top + rowH };
   };
 
   return (
     <div className="token-strip" data-testid="token-strip">
       <h3>
         Prompt #{view.idx} <span className="class-chip">{view.class}</span>
-        <span className="muted"> — {view.tokens.length} tokens ({view.promptTokens} prompt); ticks: each token's {view.k} experts per layer, expert 0 at the left of a cell</span>
+        <span className="muted"> — {view.tokens.length} tokens ({view.promptTokens} prompt, then the response in blue)</span>
       </h3>
+      <ExpertAxisKey experts={experts} k={view.k} highlight={highlight} />
       <div className="strip-scroll">
-        <div className="strip-tokens" style={{ paddingLeft: LABEL_W, width }}>
+        <div className="strip-tokens" style={{ width }}>
+          <span className="strip-corner" style={{ width: LABEL_W }}>layer</span>
           {view.tokens.slice(0, tokens).map((t, i) => (
             <span key={i} className={i < view.promptTokens ? 'strip-token' : 'strip-token response'} style={{ width: COL_W }} title={t}>{visible(t)}</span>
           ))}
@@ -92,7 +108,7 @@ function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts:
         <div className="strip-canvas-box" style={{ width, height }}>
           <canvas ref={canvasRef} style={{ width, height }} onMouseMove={onMove} onMouseLeave={() => setHover(null)} />
           {hover && (
-            <div className="tooltip" style={{ top: hover.y + 14, left: Math.min(hover.x + 14, width - 220) }}>
+            <FloatingTooltip anchor={hoverRect} testId="token-strip-tooltip">
               <div className="tt-title">“{visible(view.tokens[hover.t])}” · token {hover.t} · layer {view.layers[hover.r]}</div>
               <table>
                 <tbody>
@@ -104,11 +120,35 @@ function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts:
                   ))}
                 </tbody>
               </table>
-            </div>
+            </FloatingTooltip>
           )}
         </div>
       </div>
       {view.tokens.length > tokens && <p className="hint">Showing the first {tokens} of {view.tokens.length} tokens.</p>}
+    </div>
+  );
+}
+
+/** How to read a cell: a tick per selected expert, placed by expert id along the cell; the picked expert in blue. */
+function ExpertAxisKey({ experts, k, highlight }: { experts: number; k: number; highlight: { layer: number; expert: number } | null }) {
+  const last = Math.max(1, experts - 1);
+  const mid = Math.round(last / 2);
+  const at = (e: number) => `${(e / last) * 100}%`;
+  return (
+    <div className="strip-key" data-testid="token-strip-key">
+      <span className="strip-key-figure" aria-hidden="true">
+        <span className="strip-key-cell">
+          {[0, mid, last].map((e) => <span key={e} className="strip-key-tick" style={{ left: at(e) }} />)}
+          {highlight && <span className="strip-key-tick hi" style={{ left: at(highlight.expert) }} />}
+        </span>
+        <span className="strip-key-scale">
+          {[0, mid, last].map((e) => <span key={e} style={{ left: at(e) }}>{e}</span>)}
+        </span>
+      </span>
+      <span className="muted">
+        In each cell, a tick per expert the token was sent to ({k} per layer), placed by expert id from 0 (left) to {last} (right);
+        darker = larger mixing weight{highlight ? `; blue = expert ${highlight.expert} of layer ${highlight.layer}, picked in the heatmap` : ''}. Hover a cell for its experts and weights.
+      </span>
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useActions, useApp } from '../../state/use-app.ts';
 import { GenSettingsForm } from '../GenSettingsForm.tsx';
+import { LiveTokenRouting } from '../token-routing/TokenRoutingPanels.tsx';
 import { TokenOutput } from '../TokenOutput.tsx';
 
 /** Live regeneration: every mask change re-runs the prompt (debounced, cancelling the previous run). */
@@ -21,6 +22,7 @@ export function LivePanel() {
       </div>
       <GenSettingsForm testPrefix="live" onSubmit={() => void runLive()} />
       <TokenOutput testId="live-output" tokens={live.tokens} status={live.status} reason={live.reason} error={live.error} />
+      <LiveTokenRouting />
     </section>
   );
 }
