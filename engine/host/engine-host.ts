@@ -55,7 +55,7 @@ export interface EngineHostOptions {
 /** Where replies and events for one client go (one per connection or IPC channel). */
 export type Emit = (message: EngineMessage) => void;
 
-interface LoadedModel {
+export interface LoadedModel {
   runner: ModelRunner;
   tokenizer: TextTokenizer;
   info: ModelInfo;
@@ -161,6 +161,20 @@ export class EngineHost {
     await this.unloadModel();
     this.database?.close();
     this.database = null;
+  }
+
+  /** The loaded model, null before one is open. */
+  currentModel(): ModelInfo | null {
+    return this.model?.info ?? null;
+  }
+
+  /**
+   * Runs `task` on the loaded model in turn with the jobs that drive it (for callers outside the protocol: the
+   * OpenAI-compatible endpoint); rejects with 'cancelled' when `signal` aborts while it waits.
+   */
+  runOnModel<T>(signal: AbortSignal, task: (model: LoadedModel) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new HostError('failed', 'the engine is shutting down'));
+    return this.queue.run(signal, () => task(this.loaded()));
   }
 
   private readonly handlers: Handlers = {
