@@ -140,7 +140,7 @@ describe('mote serve --openai, with the official openai client', () => {
     const stream = await client.chat.completions.create({
       model: 'demo', messages: [{ role: 'user', content: BENIGN }], temperature: 0, max_tokens: 64, stream: true, stream_options: { include_usage: true },
     });
-    const chunks = [];
+    const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     assert.equal(chunks[0].choices[0].delta.role, 'assistant');
     assert.ok(chunks.length > 4, 'one chunk per token');
