@@ -6,6 +6,7 @@ import { EngineHost } from '../host/engine-host.ts';
 import { hostOptions } from '../host/host-options.ts';
 import { callHost } from '../host/local-client.ts';
 import { openBrowser } from '../server/open-browser.ts';
+import { pageServerControl } from '../server/openai/control.ts';
 import { DEFAULT_MAX_WAITING, OpenAIEndpoint } from '../server/openai/endpoint.ts';
 import { startServer } from '../server/serve.ts';
 import { defaultMasksDir } from '../store/default-location.ts';
@@ -77,12 +78,15 @@ async function runServe(opts: ServeOptions): Promise<void> {
       throw err;
     }
   }
-  const openai = opts.openai ? new OpenAIEndpoint({ engine: host, masksDir: path.resolve(opts.masks ?? defaultMasksDir()), maxWaiting: opts.openaiQueue, log }) : undefined;
+  // Always there, so the app can switch it on; off unless --openai.
+  const openai = new OpenAIEndpoint({ engine: host, masksDir: path.resolve(opts.masks ?? defaultMasksDir()), maxWaiting: opts.openaiQueue, log });
+  openai.enabled = opts.openai === true;
   const server = await startServer({ host, staticDir: opts.static, port: opts.port, log, openai, ui: opts.ui });
+  host.setOpenAIControl(pageServerControl(openai, server));
   if (opts.ui) process.stdout.write(`${server.url}\n`);
-  if (openai) process.stdout.write(`OPENAI_BASE_URL=${server.apiBase}\nOPENAI_API_KEY=${server.token}\n`);
+  if (opts.openai) process.stdout.write(`OPENAI_BASE_URL=${server.apiBase}\nOPENAI_API_KEY=${server.token}\n`);
   if (opts.ui && !fs.existsSync(path.join(opts.static, 'index.html'))) log(`no UI bundle in ${path.resolve(opts.static)}: run \`npm run build:renderer\``);
-  if (openai) log(`OpenAI-compatible API at ${server.apiBase} (API key: the access token); saved masks from ${openai.masks.dir}`);
+  if (opts.openai) log(`OpenAI-compatible API at ${server.apiBase} (API key: the access token); saved masks from ${openai.masks.dir}`);
   log(opts.ui ? 'browser mode; the URL above carries the access token. Ctrl-C to stop' : 'Ctrl-C to stop');
   if (opts.open) openBrowser(server.url, log);
   let stopping = false;

@@ -30,6 +30,7 @@ import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
 import { checkCheckpointFolder, FileAccess } from './file-access.ts';
+import { NO_OPENAI_ENDPOINT, type OpenAIControl } from './openai-control.ts';
 import { cancelled, HostError } from './host-error.ts';
 import { memoryEstimates, modelInfo } from './model-info.ts';
 import { expertPrompts, heatmap, promptRoutingView, rankingCsv, recordedPrompt, runSummary, type TokenTexts } from './run-views.ts';
@@ -95,6 +96,7 @@ export class EngineHost {
   private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
   private closing = false;
   private readonly files: FileAccess;
+  private openai: OpenAIControl | null = null;
 
   constructor(private readonly options: EngineHostOptions) {
     this.files = new FileAccess(path.resolve(options.probesDir),
@@ -161,6 +163,11 @@ export class EngineHost {
     await this.unloadModel();
     this.database?.close();
     this.database = null;
+  }
+
+  /** Lets the app switch the OpenAI-compatible endpoint of the process serving this host (openai.* methods). */
+  setOpenAIControl(control: OpenAIControl): void {
+    this.openai = control;
   }
 
   /** The loaded model, null before one is open. */
@@ -241,6 +248,11 @@ export class EngineHost {
       const ranking = rankExperts(this.db, p.runId, p.target, p.method, p.span);
       const fileName = `run-${p.runId}-${run.model.precision}-${p.target}-${p.method}-${p.span}.csv`;
       return { csv: rankingCsv(ranking), fileName: fileName.replace(/[^\p{L}\p{N}._-]+/gu, '-') };
+    },
+    'openai.status': async () => this.openai?.status() ?? NO_OPENAI_ENDPOINT,
+    'openai.setEnabled': async (p) => {
+      if (!this.openai) throw new HostError('failed', 'this engine has no OpenAI-compatible endpoint to switch: use `mote serve --openai`');
+      return this.openai.setEnabled(p.enabled);
     },
     'bundle.export': async (p) => {
       const { info } = this.loaded();

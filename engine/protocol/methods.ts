@@ -87,6 +87,10 @@ export const methodParams = {
     runId: runId.optional(), mask, seed: z.number().int().min(0),
     outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
   }).strict(),
+  /** The OpenAI-compatible endpoint: on or off, its base URL and API key, the model names it serves. */
+  'openai.status': empty,
+  /** Switches the OpenAI-compatible endpoint on or off; answers its new status. */
+  'openai.setEnabled': z.object({ enabled: z.boolean() }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -111,6 +115,8 @@ export interface MethodResults {
   'mask.import': { mask: T.ExpertMask; name: string | null; warnings: string[] };
   'rankings.csv': { csv: string; fileName: string };
   'bundle.export': { json: string; fileName: string };
+  'openai.status': T.OpenAIEndpointStatus;
+  'openai.setEnabled': T.OpenAIEndpointStatus;
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

@@ -43,6 +43,8 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'mask.import': { json: '{}', source: 's.json' },
   'rankings.csv': { runId: 1, target: 'a', method: 'rd', span: 'prompt' },
   'bundle.export': { mask, seed: 0, outputs: [{ label: 'l', text: 't' }] },
+  'openai.status': {},
+  'openai.setEnabled': { enabled: true },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 
