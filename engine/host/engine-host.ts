@@ -24,6 +24,7 @@ import { ModelRunner } from '../runtime/model-runner.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import type { ExpertMask } from '../steering/mask.ts';
 import { exportMask, importMask } from '../steering/mask-exchange.ts';
+import { maskFile } from '../steering/mask-file.ts';
 import { assertEntriesFit, locate, type MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
@@ -253,6 +254,12 @@ export class EngineHost {
     'openai.setEnabled': async (p) => {
       if (!this.openai) throw new HostError('failed', 'this engine has no OpenAI-compatible endpoint to switch: use `mote serve --openai`');
       return this.openai.setEnabled(p.enabled);
+    },
+    'openai.saveMask': async (p) => {
+      if (!this.openai) throw new HostError('failed', 'this engine has no OpenAI-compatible endpoint to save masks for');
+      const { info } = this.loaded();
+      this.checkMask(p.mask);
+      return this.openai.saveMask(p.name, maskFile(p.mask, info.identity, p.name), info);
     },
     'bundle.export': async (p) => {
       const { info } = this.loaded();

@@ -45,6 +45,7 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'bundle.export': { mask, seed: 0, outputs: [{ label: 'l', text: 't' }] },
   'openai.status': {},
   'openai.setEnabled': { enabled: true },
+  'openai.saveMask': { name: 'refusal-off', mask },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 

@@ -20,6 +20,7 @@ export function pageServerControl(endpoint: OpenAIEndpoint, server: RunningServe
       endpoint.enabled = enabled;
       return statusOf(endpoint, server);
     },
+    saveMask: (name, mask, model) => endpoint.masks.save(name, mask, model),
   };
 }
 
@@ -50,5 +51,6 @@ export function ownServerControl(host: EngineHost, endpoint: OpenAIEndpoint, log
       switching = next.catch(() => undefined);
       return next;
     },
+    saveMask: (name, mask, model) => endpoint.masks.save(name, mask, model),
   };
 }

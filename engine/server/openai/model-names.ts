@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ModelInfo } from '../../protocol/types.ts';
 import { EMPTY_MASK, type ExpertMask } from '../../steering/mask.ts';
-import { checkMaskFits, readMaskFile, toExpertMask } from '../../steering/mask-file.ts';
+import { checkMaskFits, readMaskFile, toExpertMask, type MaskFile } from '../../steering/mask-file.ts';
 import { assertEntriesFit, locate } from '../../steering/mask-fit.ts';
 import { MASK_NAME } from './request-schema.ts';
 import { OpenAIError } from './responses.ts';
@@ -64,6 +64,17 @@ export class MaskFolder {
     } catch (err) {
       throw OpenAIError.badRequest((err as Error).message, 'model', 'invalid_mask');
     }
+  }
+
+  /** Writes a mask as NAME.json (through a temporary file, so a reader never sees half of it); answers its model name. */
+  save(name: string, mask: MaskFile, info: ModelInfo): { file: string; model: string } {
+    if (!MASK_NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not a mask name (letters, digits, ".", "_" and "-")`);
+    fs.mkdirSync(this.dir, { recursive: true });
+    const file = path.join(this.dir, `${name}.json`);
+    const temporary = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, `${JSON.stringify(mask, null, 2)}\n`);
+    fs.renameSync(temporary, file);
+    return { file, model: `${baseModelName(info)}${MASK_SEPARATOR}${name}` };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MASK_NAME_PATTERN } from '../../protocol/methods.ts';
 import { OpenAIError } from './responses.ts';
 
 /**
@@ -9,7 +10,7 @@ import { OpenAIError } from './responses.ts';
  */
 
 /** A saved mask's name: the file `NAME.json` in the masks folder. */
-export const MASK_NAME = /^[\p{L}\p{N}_-][\p{L}\p{N}._-]{0,99}$/u;
+export const MASK_NAME = MASK_NAME_PATTERN;
 
 /** A parameter the endpoint cannot honour: accepted absent, null or at its neutral value. */
 const neutral = (what: string, value: unknown) => z.unknown()
