@@ -258,7 +258,11 @@ export class EngineHost {
     'openai.saveMask': async (p) => {
       if (!this.openai) throw new HostError('failed', 'this engine has no OpenAI-compatible endpoint to save masks for');
       const { info } = this.loaded();
-      this.checkMask(p.mask);
+      try {
+        this.checkMask(p.mask);
+      } catch (err) {
+        throw new HostError('bad-request', (err as Error).message);
+      }
       return this.openai.saveMask(p.name, maskFile(p.mask, info.identity, p.name), info);
     },
     'bundle.export': async (p) => {
