@@ -15,6 +15,8 @@ export function OpenAIEndpointPanel() {
   const checkpoint = useApp((s) => s.model.info?.checkpoint);
   const [status, setStatus] = useState<OpenAIEndpointStatus | null>(null);
   const [busy, setBusy] = useState(false);
+  /** The state asked for while the engine switches: the box shows it at once. */
+  const [pending, setPending] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const ask = useCallback(async (request: () => Promise<OpenAIEndpointStatus>) => {
@@ -41,11 +43,15 @@ export function OpenAIEndpointPanel() {
       <h2>OpenAI-compatible endpoint</h2>
       <p className="hint">
         Evaluate the loaded model, steered or not, with tools that speak the OpenAI API (lm-evaluation-harness, promptfoo,
-        HarmBench runners, your own agents). Only this machine can reach it (127.0.0.1), with the API key below.
+        HarmBench runners, your own agents). Only this machine can reach it (127.0.0.1), and only with its API key.
       </p>
       <label className="row openai-switch">
-        <input type="checkbox" checked={status.enabled} disabled={busy} data-testid="openai-toggle"
-          onChange={(e) => void ask(() => host.engine.call('openai.setEnabled', { enabled: e.target.checked }).result)} />
+        <input type="checkbox" checked={pending ?? status.enabled} disabled={busy} data-testid="openai-toggle"
+          onChange={(e) => {
+            const enabled = e.target.checked;
+            setPending(enabled);
+            void ask(() => host.engine.call('openai.setEnabled', { enabled }).result).finally(() => setPending(null));
+          }} />
         <span>Serve the loaded model over the OpenAI API</span>
       </label>
       {status.enabled && (
@@ -72,8 +78,9 @@ export function OpenAIEndpointPanel() {
             <CopyButton text={env} />
           </div>
           <p className="hint">
-            A saved mask <code>NAME.json</code> in <code className="mono">{status.masksDir}</code> is served as the model <code>MODEL+NAME</code>:
-            an A/B evaluation is two model names. Requests run one at a time on this engine, between the app's own jobs.
+            A mask saved for the API (Export → Save for the OpenAI API), or any <code>NAME.json</code> in <code className="mono">{status.masksDir}</code>,
+            is served as the model <code>MODEL+NAME</code>: an A/B evaluation is two model names. Requests run one at a time on this engine,
+            between the app's own jobs.
           </p>
         </>
       )}

@@ -69,7 +69,7 @@ describe('OpenAI-compatible endpoint from the app (browser mode, demo model)', {
     assert.equal(off.status, 404);
     assert.equal(((await off.json()) as { error: { code: string } }).error.code, 'endpoint_off');
 
-    await tid('openai-toggle').check();
+    await tid('openai-toggle').click();
     await page.waitForSelector('[data-testid="openai-panel"][data-enabled="true"]');
     const baseURL = (await tid('openai-base-url').textContent())!;
     const apiKey = (await tid('openai-api-key').textContent())!;
@@ -108,7 +108,7 @@ describe('OpenAI-compatible endpoint from the app (browser mode, demo model)', {
     await tid('openai-refresh').click();
     await page.waitForFunction(() => /demo\+refusal-off/.test(document.querySelector('[data-testid="openai-models"]')?.textContent ?? ''));
     await shot('panel-models', 'openai-panel');
-    await tid('openai-toggle').uncheck();
+    await tid('openai-toggle').click();
     await page.waitForSelector('[data-testid="openai-panel"][data-enabled="false"]');
     await shot('panel-off', 'openai-panel');
     const refused = await client.models.list().then(() => null, (err: InstanceType<typeof OpenAI.APIError>) => err);
