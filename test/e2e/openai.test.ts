@@ -96,7 +96,7 @@ describe('OpenAI-compatible endpoint from the app (browser mode, demo model)', {
     await tid('import-result').waitFor();
     await tid('export-mask-name').fill('refusal-off');
     await tid('save-mask-for-api').click();
-    await page.waitForFunction(() => /demo\+refusal-off/.test(document.querySelector('[data-testid="save-mask-for-api-result"]')?.textContent ?? ''));
+    await tid('save-mask-for-api-result').filter({ hasText: 'model demo+refusal-off' }).waitFor();
     await tid('save-mask-for-api').scrollIntoViewIfNeeded();
     await shot('mask-saved');
 
@@ -106,7 +106,7 @@ describe('OpenAI-compatible endpoint from the app (browser mode, demo model)', {
 
     await tid('tab-model').click();
     await tid('openai-refresh').click();
-    await page.waitForFunction(() => /demo\+refusal-off/.test(document.querySelector('[data-testid="openai-models"]')?.textContent ?? ''));
+    await tid('openai-models').filter({ hasText: 'demo+refusal-off' }).waitFor();
     await shot('panel-models', 'openai-panel');
     await tid('openai-toggle').click();
     await page.waitForSelector('[data-testid="openai-panel"][data-enabled="false"]');

@@ -83,6 +83,21 @@ async function statusOf(promise: Promise<unknown>): Promise<{ status: number; co
   assert.fail('the request succeeded');
 }
 
+describe('mote serve --openai on the command line', () => {
+  const run = (...args: string[]) => promisify(execFile)(process.execPath, [MOTE, ...args], { encoding: 'utf8', env, timeout: 60_000 });
+
+  it('--help documents the endpoint and its options', async () => {
+    const { stdout } = await run('serve', '--help');
+    for (const text of ['--openai', '--masks <dir>', '--openai-queue <n>', '--no-ui', '/v1/chat/completions', 'MODEL+NAME', 'OPENAI_API_KEY']) {
+      assert.ok(stdout.includes(text), `serve --help mentions ${text}`);
+    }
+  });
+
+  it('--no-ui without --openai is refused, naming the fix', async () => {
+    await assert.rejects(run('serve', '--no-ui'), (err: { code: number; stderr: string }) => err.code === 1 && /--no-ui serves only the OpenAI-compatible API: add --openai/.test(err.stderr));
+  });
+});
+
 describe('mote serve --openai, with the official openai client', () => {
   let server: { child: ChildProcess; baseURL: string; apiKey: string };
   let client: OpenAI;
