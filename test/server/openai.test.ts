@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { summarizeCheckpoint } from '../../engine/cli/inspect.ts';
 import { openCheckpoint } from '../../engine/model/checkpoint.ts';
+import { loadTokenizer } from '../../engine/model/tokenizer.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
 
 /**
@@ -178,6 +179,9 @@ describe('mote serve --openai, with the official openai client', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.text ?? '';
     assert.equal(text, cli.text);
+    const tokenizer = await loadTokenizer(DEMO, JSON.parse(fs.readFileSync(path.join(DEMO, 'config.json'), 'utf8')));
+    const ids = await client.completions.create({ model: 'demo', prompt: tokenizer.encode(prompt), temperature: 0, max_tokens: 12 });
+    assert.equal(ids.choices[0].text, cli.text, 'a prompt as token ids');
   });
 
   it('stop strings cut the text before them (streamed too), as `mote generate --stop` does', async () => {
@@ -240,6 +244,12 @@ describe('mote serve --openai, with the official openai client', () => {
     const many = await statusOf(chat('demo', BENIGN, { n: 3 }));
     assert.equal(many.status, 400);
     assert.match(many.message, /^400 n: n other than 1 .* is not supported/);
+    for (const [param, value] of [['logprobs', true], ['tools', [{ type: 'function', function: { name: 'f' } }]], ['presence_penalty', 0.5]] as const) {
+      const refused = await statusOf(chat('demo', BENIGN, { [param]: value }));
+      assert.equal(refused.status, 400);
+      assert.equal(refused.param, param);
+      assert.match(refused.message, /is not supported/);
+    }
     const noMessages = await statusOf(client.chat.completions.create({ model: 'demo', messages: [] }));
     assert.equal(noMessages.status, 400);
     assert.equal(noMessages.param, 'messages');

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
+import { HostError } from '../../host/host-error.ts';
 import type { TextTokenizer } from '../../model/tokenizer.ts';
 import type { ModelInfo } from '../../protocol/types.ts';
 import { generate, type GenerationEvent } from '../../runtime/generate.ts';
@@ -129,15 +130,16 @@ export class OpenAIEndpoint {
 
   private async run(kind: Kind, request: ChatRequest | CompletionRequest, target: ResolvedModel,
     { runner, tokenizer }: { runner: ModelRunner; tokenizer: TextTokenizer }, signal: AbortSignal, res: http.ServerResponse): Promise<void> {
-    const promptIds = kind === 'chat' ? chatPromptIds(request as ChatRequest, tokenizer, target.name) : completionPromptIds(request as CompletionRequest, tokenizer, runner);
+    const chat = kind === 'chat' ? request as ChatRequest : null;
+    const promptIds = chat ? chatPromptIds(chat, tokenizer, target.name) : completionPromptIds(request as CompletionRequest, tokenizer, runner);
     const context = runner.spec.contextLength;
     if (promptIds.length > context) {
       throw OpenAIError.badRequest(`the prompt has ${promptIds.length} tokens, more than the model's context of ${context} tokens`,
-        kind === 'chat' ? 'messages' : 'prompt', 'context_length_exceeded');
+        chat ? 'messages' : 'prompt', 'context_length_exceeded');
     }
     const stop = request.stop == null ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop;
     const events = generate(runner, tokenizer, promptIds, {
-      maxTokens: ('max_completion_tokens' in request ? request.max_completion_tokens : null) ?? request.max_tokens ?? context - promptIds.length,
+      maxTokens: chat?.max_completion_tokens ?? request.max_tokens ?? context - promptIds.length,
       seed: request.seed ?? crypto.randomInt(2 ** 31),
       sampling: { temperature: request.temperature ?? 1, topP: request.top_p ?? 1, topK: request.top_k ?? 0 },
       mask: target.mask,
@@ -150,7 +152,9 @@ export class OpenAIEndpoint {
   }
 
   private fail(res: http.ServerResponse, err: unknown): void {
-    const error = err instanceof OpenAIError ? err : new OpenAIError(500, (err as Error).message ?? String(err), 'server_error', 'internal_error');
+    const error = err instanceof OpenAIError ? err
+      : err instanceof HostError && err.code === 'no-model' ? OpenAIError.modelNotFound(`no model is loaded: ${err.message}`)
+        : new OpenAIError(500, err instanceof Error ? err.message : String(err), 'server_error', 'internal_error');
     if (error.status === 500) this.log(`OpenAI endpoint: ${error.message}`);
     if (res.destroyed) return;
     // Mid-stream: the error as one more event, then the stream ends.
