@@ -49,6 +49,8 @@ export class OpenAIEndpoint {
   readonly queue: RequestQueue;
   private readonly created = Math.floor(Date.now() / 1000);
   private readonly log: (line: string) => void;
+  /** Mask warnings already logged: an evaluation sends many requests with one mask. */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly options: OpenAIEndpointOptions) {
     this.masks = new MaskFolder(options.masksDir);
@@ -109,7 +111,10 @@ export class OpenAIEndpoint {
   private async complete(kind: Kind, request: ChatRequest | CompletionRequest, res: http.ServerResponse): Promise<void> {
     const info = this.requireModel(request.model);
     const target = this.masks.resolve(request.model, request.mote_mask, info);
-    for (const warning of target.warnings) this.log(`warning: ${warning}`);
+    for (const warning of target.warnings) {
+      if (!this.warned.has(warning)) this.log(`warning: ${warning}`);
+      this.warned.add(warning);
+    }
     const release = this.queue.admit();
     if (!release) {
       throw new OpenAIError(429, `the engine is busy: ${this.queue.size} requests are running or waiting, at most ${this.queue.maxWaiting + 1} may; retry later`,
