@@ -266,7 +266,8 @@ describe('mote serve --openai, with the official openai client', () => {
     assert.ok((await iterator.next()).value.choices[0].text, 'the long request is running');
     const busy = await statusOf(chat('demo', BENIGN));
     assert.equal(busy.status, 429);
-    assert.equal(busy.code, 'queue_full');
+    assert.equal(busy.code, 'rate_limit_exceeded');
+    assert.match(busy.message, /the engine is busy: 1 request is running or waiting, .*--openai-queue 0 waiting/);
     controller.abort();
     await iterator.next().catch(() => undefined);
     // The server frees the place when it sees the connection close.

@@ -117,8 +117,10 @@ export class OpenAIEndpoint {
     }
     const release = this.queue.admit();
     if (!release) {
-      throw new OpenAIError(429, `the engine is busy: ${this.queue.size} requests are running or waiting, at most ${this.queue.maxWaiting + 1} may; retry later`,
-        'rate_limit_error', 'queue_full');
+      const n = this.queue.size;
+      throw new OpenAIError(429, `the engine is busy: ${n} ${n === 1 ? 'request is' : 'requests are'} running or waiting, as many as this server admits `
+        + `(one running, --openai-queue ${this.queue.maxWaiting} waiting); retry later`,
+        'requests', 'rate_limit_exceeded');
     }
     // A client that goes away cancels its request, waiting or running.
     const controller = new AbortController();

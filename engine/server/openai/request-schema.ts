@@ -25,7 +25,8 @@ const sampling = {
   /** Extension (as vLLM and llama.cpp's server): sample from the k most likely tokens; 0 = all. */
   top_k: z.number().int().min(0).nullish(),
   seed: z.number().int().refine(Number.isSafeInteger, 'expected a safe integer').nullish(),
-  stop: z.union([z.string().min(1).max(400), z.array(z.string().min(1).max(400)).max(4)]).nullish(),
+  /** OpenAI takes up to 4; evaluation harnesses often send more (lm-evaluation-harness's `until`). */
+  stop: z.union([z.string().min(1).max(400), z.array(z.string().min(1).max(400)).max(16)]).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   /** Extension: the name of a saved mask to steer with (same as `MODEL+NAME`). */
