@@ -31,9 +31,9 @@ import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
 import { checkCheckpointFolder, FileAccess } from './file-access.ts';
-import { NO_OPENAI_ENDPOINT, type OpenAIControl } from './openai-control.ts';
 import { cancelled, HostError } from './host-error.ts';
 import { memoryEstimates, modelInfo } from './model-info.ts';
+import { NO_OPENAI_ENDPOINT, type OpenAIControl } from './openai-control.ts';
 import { expertPrompts, heatmap, promptRoutingView, rankingCsv, recordedPrompt, runSummary, type TokenTexts } from './run-views.ts';
 
 export interface EngineHostOptions {

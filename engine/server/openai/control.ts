@@ -32,7 +32,6 @@ export function ownServerControl(host: EngineHost, endpoint: OpenAIEndpoint, log
   let server: RunningServer | null = null;
   // Switches run one after another, so two quick clicks never start two servers.
   let switching: Promise<unknown> = Promise.resolve();
-  endpoint.enabled = true;
   const setEnabled = async (enabled: boolean): Promise<OpenAIEndpointStatus> => {
     if (enabled && !server) {
       server = await startServer({ host, staticDir: '', port: 0, openai: endpoint, ui: false, log });

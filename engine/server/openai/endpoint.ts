@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
+import type { LoadedModel } from '../../host/engine-host.ts';
 import { HostError } from '../../host/host-error.ts';
 import type { TextTokenizer } from '../../model/tokenizer.ts';
 import type { ModelInfo } from '../../protocol/types.ts';
@@ -18,7 +19,7 @@ export interface ModelAccess {
   /** The loaded model, null before one is open. */
   currentModel(): ModelInfo | null;
   /** Runs `task` on the loaded model, in turn with every other job that drives it; rejects when `signal` aborts first. */
-  runOnModel<T>(signal: AbortSignal, task: (model: { runner: ModelRunner; tokenizer: TextTokenizer; info: ModelInfo }) => Promise<T>): Promise<T>;
+  runOnModel<T>(signal: AbortSignal, task: (model: LoadedModel) => Promise<T>): Promise<T>;
 }
 
 export interface OpenAIEndpointOptions {
@@ -136,7 +137,7 @@ export class OpenAIEndpoint {
   }
 
   private async run(kind: Kind, request: ChatRequest | CompletionRequest, target: ResolvedModel,
-    { runner, tokenizer }: { runner: ModelRunner; tokenizer: TextTokenizer }, signal: AbortSignal, res: http.ServerResponse): Promise<void> {
+    { runner, tokenizer }: LoadedModel, signal: AbortSignal, res: http.ServerResponse): Promise<void> {
     const chat = kind === 'chat' ? request as ChatRequest : null;
     const promptIds = chat ? chatPromptIds(chat, tokenizer, target.name) : completionPromptIds(request as CompletionRequest, tokenizer, runner);
     const context = runner.spec.contextLength;
