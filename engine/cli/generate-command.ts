@@ -28,6 +28,7 @@ export async function runGenerate(opts: GenerateOptions): Promise<void> {
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     const k = runner.spec.topK;
+    let printed = 0;
     for await (const event of generate(runner, tokenizer, promptIds, {
       maxTokens: opts.maxTokens,
       seed: opts.seed,
@@ -48,10 +49,11 @@ export async function runGenerate(opts: GenerateOptions): Promise<void> {
           process.stdout.write(JSON.stringify({ type: 'token', index: event.index, id: event.id, text: event.text, routing }) + '\n');
         } else {
           process.stdout.write(event.text);
+          printed += event.text.length;
         }
       } else {
         if (opts.json) process.stdout.write(JSON.stringify({ type: 'done', reason: event.reason, tokens: event.ids.length, text: event.text, precision: runner.precision }) + '\n');
-        else process.stdout.write(`\n[${event.reason}, ${event.ids.length} tokens]\n`);
+        else process.stdout.write(`${event.text.slice(printed)}\n[${event.reason}, ${event.ids.length} tokens]\n`);
       }
     }
   } finally {

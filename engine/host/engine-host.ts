@@ -25,6 +25,7 @@ import { ModelRunner } from '../runtime/model-runner.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import type { ExpertMask } from '../steering/mask.ts';
 import { exportMask, importMask } from '../steering/mask-exchange.ts';
+import { maskFile } from '../steering/mask-file.ts';
 import { assertEntriesFit, locate, type MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
@@ -33,6 +34,7 @@ import { ExclusiveQueue } from './exclusive-queue.ts';
 import { checkCheckpointFolder, FileAccess } from './file-access.ts';
 import { cancelled, HostError } from './host-error.ts';
 import { memoryEstimates, modelInfo } from './model-info.ts';
+import { NO_OPENAI_ENDPOINT, type OpenAIControl } from './openai-control.ts';
 import { expertPrompts, heatmap, promptRoutingView, rankingCsv, recordedPrompt, runSummary, type TokenTexts } from './run-views.ts';
 
 export interface EngineHostOptions {
@@ -56,7 +58,7 @@ export interface EngineHostOptions {
 /** Where replies and events for one client go (one per connection or IPC channel). */
 export type Emit = (message: EngineMessage) => void;
 
-interface LoadedModel {
+export interface LoadedModel {
   runner: ModelRunner;
   tokenizer: TextTokenizer;
   info: ModelInfo;
@@ -96,6 +98,7 @@ export class EngineHost {
   private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
   private closing = false;
   private readonly files: FileAccess;
+  private openai: OpenAIControl | null = null;
 
   constructor(private readonly options: EngineHostOptions) {
     this.files = new FileAccess(path.resolve(options.probesDir),
@@ -164,6 +167,25 @@ export class EngineHost {
     this.database = null;
   }
 
+  /** Lets the app switch the OpenAI-compatible endpoint of the process serving this host (openai.* methods). */
+  setOpenAIControl(control: OpenAIControl): void {
+    this.openai = control;
+  }
+
+  /** The loaded model, null before one is open. */
+  currentModel(): ModelInfo | null {
+    return this.model?.info ?? null;
+  }
+
+  /**
+   * Runs `task` on the loaded model in turn with the jobs that drive it (for callers outside the protocol: the
+   * OpenAI-compatible endpoint); rejects with 'cancelled' when `signal` aborts while it waits.
+   */
+  runOnModel<T>(signal: AbortSignal, task: (model: LoadedModel) => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new HostError('failed', 'the engine is shutting down'));
+    return this.queue.run(signal, () => task(this.loaded()));
+  }
+
   private readonly handlers: Handlers = {
     'model.current': async () => this.model?.info ?? null,
     'model.open': (p, job) => this.exclusive(job, () => this.openModel(p, job)),
@@ -230,6 +252,21 @@ export class EngineHost {
       const ranking = rankExperts(this.db, p.runId, p.target, p.method, p.span);
       const fileName = `run-${p.runId}-${run.model.precision}-${p.target}-${p.method}-${p.span}.csv`;
       return { csv: rankingCsv(ranking), fileName: fileName.replace(/[^\p{L}\p{N}._-]+/gu, '-') };
+    },
+    'openai.status': async () => this.openai?.status() ?? NO_OPENAI_ENDPOINT,
+    'openai.setEnabled': async (p) => {
+      if (!this.openai) throw new HostError('failed', 'this engine has no OpenAI-compatible endpoint to switch: use `mote serve --openai`');
+      return this.openai.setEnabled(p.enabled);
+    },
+    'openai.saveMask': async (p) => {
+      if (!this.openai) throw new HostError('failed', 'this engine has no OpenAI-compatible endpoint to save masks for');
+      const { info } = this.loaded();
+      try {
+        this.checkMask(p.mask);
+      } catch (err) {
+        throw new HostError('bad-request', (err as Error).message);
+      }
+      return this.openai.saveMask(p.name, maskFile(p.mask, info.identity, p.name), info);
     },
     'bundle.export': async (p) => {
       const { info } = this.loaded();

@@ -7,6 +7,9 @@
  */
 import { parseArgs } from 'node:util';
 import type { EngineMessage } from '../protocol/messages.ts';
+import { ownServerControl } from '../server/openai/control.ts';
+import { DEFAULT_MAX_WAITING, OpenAIEndpoint } from '../server/openai/endpoint.ts';
+import { defaultMasksDir } from '../store/default-location.ts';
 import { EngineHost } from './engine-host.ts';
 import { hostOptions } from './host-options.ts';
 
@@ -36,6 +39,9 @@ function main(): void {
     process.exit(2);
   }
   const host = new EngineHost(options);
+  // Off until the app switches it on (openai.setEnabled).
+  const openai = new OpenAIEndpoint({ engine: host, masksDir: defaultMasksDir(), maxWaiting: DEFAULT_MAX_WAITING, log });
+  host.setOpenAIControl(ownServerControl(host, openai, log));
   // The parent may go away while a job still streams events: a failed send is logged, never thrown.
   const send = (message: EngineMessage) => {
     if (!process.connected) return;

@@ -8,6 +8,8 @@ import type * as T from './types.ts';
 export const MAX_MASK_ENTRIES = 100_000;
 /** Most characters of mask JSON imported: 100 000 entries written out by `mask.export` take about 8 MB. */
 export const MAX_MASK_JSON_CHARS = 16 * 1024 * 1024;
+/** A mask's name as saved for the OpenAI-compatible endpoint: the file NAME.json, served as the model MODEL+NAME. */
+export const MASK_NAME_PATTERN = /^[\p{L}\p{N}_-][\p{L}\p{N}._-]{0,99}$/u;
 /** Most characters of an uploaded probe set (probes.expand `text`); the loader's byte cap applies too. */
 export const MAX_PROBE_SET_UPLOAD_CHARS = 2 * 1024 * 1024;
 
@@ -87,6 +89,12 @@ export const methodParams = {
     runId: runId.optional(), mask, seed: z.number().int().min(0),
     outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
   }).strict(),
+  /** The OpenAI-compatible endpoint: on or off, its base URL and API key, the model names it serves. */
+  'openai.status': empty,
+  /** Switches the OpenAI-compatible endpoint on or off; answers its new status. */
+  'openai.setEnabled': z.object({ enabled: z.boolean() }).strict(),
+  /** Saves a mask (checked against the loaded model) as NAME.json in the endpoint's masks folder, replacing one of that name. */
+  'openai.saveMask': z.object({ name: z.string().regex(MASK_NAME_PATTERN, 'letters, digits, ".", "_" and "-", not starting with "."'), mask }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -111,6 +119,10 @@ export interface MethodResults {
   'mask.import': { mask: T.ExpertMask; name: string | null; warnings: string[] };
   'rankings.csv': { csv: string; fileName: string };
   'bundle.export': { json: string; fileName: string };
+  'openai.status': T.OpenAIEndpointStatus;
+  'openai.setEnabled': T.OpenAIEndpointStatus;
+  /** Where the mask was saved and the model name that serves it. */
+  'openai.saveMask': { file: string; model: string };
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

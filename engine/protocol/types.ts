@@ -285,3 +285,18 @@ export interface EvaluationResult {
   dose: ConditionResult[];
   forced: ConditionResult | null;
 }
+
+/** The OpenAI-compatible endpoint (engine/server/openai) as the app shows it. */
+export interface OpenAIEndpointStatus {
+  /** False where this engine has no endpoint to switch (an engine embedded without a server). */
+  available: boolean;
+  enabled: boolean;
+  /** http://127.0.0.1:PORT/v1 while enabled, else null. */
+  baseUrl: string | null;
+  /** The access token clients send as their API key (a bearer token), while enabled. */
+  apiKey: string | null;
+  /** Model names served now: the loaded model, then MODEL+NAME for each saved mask that fits it. */
+  models: string[];
+  /** Folder of saved masks (NAME.json) served as MODEL+NAME. */
+  masksDir: string | null;
+}

@@ -28,7 +28,11 @@ export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'context' | 'can
 export type GenerationEvent =
   /** The prompt after prefill: its routing covers every prompt token. */
   | { type: 'prompt'; ids: number[]; routing: StepRouting | null }
-  /** One generated token; routing is of the step that consumed it (null for the last token, never fed back). */
+  /**
+   * One generated token and the text it adds (possibly empty); routing is of the step that consumed it (null for the
+   * last token, never fed back). The 'done' text may extend the tokens' texts: text held back while it could begin a
+   * stop string, and a final partial character.
+   */
   | { type: 'token'; index: number; id: number; text: string; routing: StepRouting | null }
   | { type: 'done'; reason: StopReason; ids: number[]; text: string };
 
@@ -56,7 +60,9 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
   yield { type: 'prompt', ids: promptIds, routing: result.routing };
 
   const generated: number[] = [];
-  let text = '';
+  let full = '';
+  let shown = 0;
+  let stopAt = -1;
   let reason: StopReason = 'max-tokens';
   while (generated.length < p.maxTokens) {
     if (signal?.aborted) {
@@ -69,16 +75,20 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
       break;
     }
     generated.push(id);
-    let piece = decoder.push(id);
-    const stopAt = findStop(text + piece, p.stopStrings, text.length);
-    if (stopAt >= 0) piece = (text + piece).slice(text.length, stopAt);
+    const before = full.length;
+    full += decoder.push(id);
+    stopAt = findStop(full, p.stopStrings, before);
+    // Text that could be the start of a stop string is held back until the next tokens tell, so no emitted text is
+    // ever part of a stop string that completes later.
+    const end = stopAt >= 0 ? stopAt : full.length - stopPrefixLength(full, p.stopStrings);
+    const piece = full.slice(shown, end);
+    shown = end;
     const atContext = cache.length >= context;
     let routing: StepRouting | null = null;
     if (!atContext) {
       ({ result, cache } = await runner.step(cache, [id], steering, 1));
       routing = result.routing;
     }
-    text += piece;
     yield { type: 'token', index: generated.length - 1, id, text: piece, routing };
     if (stopAt >= 0) {
       reason = 'stop-string';
@@ -89,8 +99,22 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
       break;
     }
   }
-  if (reason !== 'stop-string') text += decoder.flush();
+  const text = stopAt >= 0 ? full.slice(0, stopAt) : full + decoder.flush();
   yield { type: 'done', reason, ids: generated, text };
+}
+
+/** Length of the longest end of `text` that begins some stop string (and so may yet become one). */
+function stopPrefixLength(text: string, stops: string[]): number {
+  let longest = 0;
+  for (const s of stops) {
+    for (let n = Math.min(s.length - 1, text.length); n > longest; n--) {
+      if (text.endsWith(s.slice(0, n))) {
+        longest = n;
+        break;
+      }
+    }
+  }
+  return longest;
 }
 
 /** Index in `text` where the earliest stop string begins, searching only what could include new text. */

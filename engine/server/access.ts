@@ -30,6 +30,19 @@ export class AccessGate {
     return null;
   }
 
+  /**
+   * The OpenAI-compatible API's check: our own Host, and the token as a bearer token (`Authorization: Bearer TOKEN`,
+   * what OpenAI clients send as their API key). Cookies do not count, so no web page can spend them on the API.
+   */
+  checkBearer(req: http.IncomingMessage): { status: 401 | 403; reason: string } | null {
+    if (!this.hosts.includes(req.headers.host ?? '')) return { status: 403, reason: `Host ${JSON.stringify(req.headers.host ?? '')} is not this server` };
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!this.matches(bearer ? bearer[1] : null)) {
+      return { status: 401, reason: 'missing or wrong API key: send the access token `mote serve` printed as the bearer token (the API key of an OpenAI client)' };
+    }
+    return null;
+  }
+
   /** The cookie to set when a page was loaded with the token in its URL. */
   cookieFor(req: http.IncomingMessage): string | null {
     if (!this.matches(this.queryToken(req))) return null;

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EngineHost, Emit } from '../host/engine-host.ts';
 import { AccessGate } from './access.ts';
+import { sendOpenAIError, type OpenAIEndpoint } from './openai/endpoint.ts';
+import { OpenAIError } from './openai/responses.ts';
 import { serveStatic } from './static-files.ts';
 
 export interface ServerOptions {
@@ -16,6 +18,10 @@ export interface ServerOptions {
   /** Default: 24 random bytes, hex. */
   token?: string;
   log?: (line: string) => void;
+  /** The OpenAI-compatible API under /v1 (switched on and off by its `enabled`); absent, /v1 answers 404. */
+  openai?: OpenAIEndpoint;
+  /** Serve the UI and the engine protocol (default true); false serves only the OpenAI-compatible API. */
+  ui?: boolean;
 }
 
 export interface RunningServer {
@@ -23,6 +29,8 @@ export interface RunningServer {
   url: string;
   port: number;
   token: string;
+  /** Base URL of the OpenAI-compatible API: http://127.0.0.1:PORT/v1 */
+  apiBase: string;
   close(): Promise<void>;
 }
 
@@ -82,8 +90,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'Content-Security-Policy': contentSecurityPolicy(ownHosts.find((h) => h === req.headers.host) ?? null),
   });
 
+  const ui = options.ui ?? true;
   server.on('request', (req, res) => {
     const headers = securityHeaders(req);
+    const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    if (pathname === '/v1' || pathname.startsWith('/v1/')) return serveOpenAI(req, res, gate, options.openai);
+    if (!ui) {
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('this server serves only the OpenAI-compatible API, under /v1\n');
+      return;
+    }
     const refused = gate.check(req, false);
     if (refused) {
       res.writeHead(refused.status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8' });
@@ -96,7 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   server.on('upgrade', (req, socket, head) => {
     const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    const refused = pathname === '/ws' ? gate.check(req, true) : { status: 404 as const, reason: 'no WebSocket endpoint here; use /ws' };
+    const refused = pathname === '/ws' && ui ? gate.check(req, true) : { status: 404 as const, reason: 'no WebSocket endpoint here; use /ws' };
     if (refused) {
       log(`refused a WebSocket upgrade: ${refused.reason}`);
       const headers = Object.entries({ ...securityHeaders(req), Connection: 'close', 'Content-Type': 'text/plain' }).map(([name, value]) => `${name}: ${value}\r\n`).join('');
@@ -110,6 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
+    apiBase: `http://127.0.0.1:${port}/v1`,
     async close() {
       const closed = [...sockets.clients].map((ws) => new Promise<void>((resolve) => {
         ws.once('close', () => resolve());
@@ -124,6 +141,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     },
   };
+}
+
+/** A request under /v1: refused as the OpenAI API refuses (JSON error, 401 without the bearer token), else the endpoint's. */
+function serveOpenAI(req: http.IncomingMessage, res: http.ServerResponse, gate: AccessGate, endpoint: OpenAIEndpoint | undefined): void {
+  const refused = gate.checkBearer(req);
+  if (refused) {
+    const code = refused.status === 401 ? 'invalid_api_key' : 'forbidden';
+    return sendOpenAIError(req, res, new OpenAIError(refused.status, refused.reason, 'invalid_request_error', code));
+  }
+  if (!endpoint?.enabled) {
+    return sendOpenAIError(req, res, new OpenAIError(404, 'the OpenAI-compatible endpoint is off: start `mote serve --openai`, or switch it on in the app',
+      'invalid_request_error', 'endpoint_off'));
+  }
+  endpoint.handle(req, res);
 }
 
 /** One browser tab: its requests go to the shared host; its jobs are cancelled when it goes away. */

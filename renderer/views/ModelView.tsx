@@ -8,6 +8,7 @@ import { useHost } from '../host/use-host.ts';
 import { estimateRowOf, explainPrecision, PRECISION_CHOICES, suggestedRetry } from '../precision.ts';
 import { CONTEXT_MAX, CONTEXT_MIN, DEFAULT_CONTEXT, parseContext, type ModelEstimate } from '../state/slices/model-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
+import { OpenAIEndpointPanel } from './OpenAIEndpointPanel.tsx';
 
 /** Typing waits this long before the folder's memory estimate is asked for. */
 const ESTIMATE_DELAY_MS = 350;
@@ -116,6 +117,7 @@ export function ModelView() {
         )}
       </section>
       {info && <ModelCard info={info} />}
+      <OpenAIEndpointPanel />
     </div>
   );
 }

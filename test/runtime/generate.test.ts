@@ -52,6 +52,13 @@ describe('generation loop', () => {
     assert.equal(done.text, 't55 t55 t55 ');
   });
 
+  it('a stop string that spans tokens: no part of it is ever emitted, and the streamed text equals the final text', async () => {
+    const { done, tokens } = await collect(runner, tokenizer, { maxTokens: 8, stopStrings: ['5 t51'] });
+    assert.equal(done.reason, 'stop-string');
+    assert.equal(done.text, 't55 t55 t5');
+    assert.equal(tokens.map((t) => t.text).join(''), done.text);
+  });
+
   it('sampling with a seed is reproducible, and a different seed can differ', async () => {
     const sampling = { temperature: 1.5, topK: 20, topP: 0.95 };
     const a = await collect(runner, tokenizer, { maxTokens: 12, seed: 42, sampling });

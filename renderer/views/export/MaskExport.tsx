@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import { Segmented } from '../../components/Segmented.tsx';
+import { errorText } from '../../host/engine-client.ts';
 import { useHost } from '../../host/use-host.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
-import { OutcomeLine, useExport } from './export-outcome.tsx';
+import { OutcomeLine, useExport, type Outcome } from './export-outcome.tsx';
 
 export function MaskExport() {
   const host = useHost();
@@ -17,6 +18,15 @@ export function MaskExport() {
       const { json, fileName } = await host.engine.call('mask.export', { mask, format, ...(name.trim() ? { name: name.trim() } : {}) }).result;
       return host.saveText(fileName, json, 'application/json');
     });
+  const [served, setServed] = useState<Outcome | null>(null);
+  const saveForApi = async () => {
+    try {
+      const saved = await host.engine.call('openai.saveMask', { name: name.trim(), mask }).result;
+      setServed({ ok: true, text: `Saved to ${saved.file}: the OpenAI-compatible endpoint serves it as the model ${saved.model}.` });
+    } catch (err) {
+      setServed({ ok: false, text: errorText(err) });
+    }
+  };
   return (
     <section className="panel">
       <h2>Export mask</h2>
@@ -36,6 +46,14 @@ export function MaskExport() {
         <button type="button" disabled={mask.entries.length === 0} onClick={() => void exportMask()} data-testid="export-mask">Export mask JSON</button>
       </div>
       <OutcomeLine outcome={outcome} testId="export-mask-result" />
+      <div className="row controls wrap">
+        <button type="button" className="secondary" disabled={mask.entries.length === 0 || !name.trim()} onClick={() => void saveForApi()} data-testid="save-mask-for-api"
+          title="save it in the endpoint's masks folder (MoTE JSON), served as the model MODEL+NAME: needs a name">
+          Save for the OpenAI API
+        </button>
+        <span className="hint">Serves the mask as a second model name on the OpenAI-compatible endpoint (Model view), for A/B evaluations.</span>
+      </div>
+      <OutcomeLine outcome={served} testId="save-mask-for-api-result" />
     </section>
   );
 }
