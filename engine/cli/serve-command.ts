@@ -33,7 +33,8 @@ export function registerServeCommand(program: Command): void {
 Browser mode prints http://127.0.0.1:PORT/?token=TOKEN as the first line of its output: open it in a browser.
 Requests without the token are refused. The UI is the renderer bundle (build it with \`npm run build:renderer\`);
 probe sets come from MOTE_PROBES_DIR, the demo model from MOTE_DEMO_MODEL, graphs are cached in MOTE_CACHE_DIR.
-Stop with Ctrl-C.`)
+Stop with Ctrl-C. To restart it at the same address, so that open pages reconnect by themselves, give the same
+--port and set MOTE_SERVE_TOKEN to the token (16–256 letters, digits, - or _) in both runs.`)
     .action(runServe);
 }
 
@@ -43,7 +44,16 @@ function portArg(value: string): number {
   return port;
 }
 
+/** MOTE_SERVE_TOKEN: a fixed access token, so a restarted server keeps its address (from the environment, never argv). */
+function tokenFromEnv(): string | undefined {
+  const token = process.env.MOTE_SERVE_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{16,256}$/.test(token)) throw new Error('MOTE_SERVE_TOKEN must be 16–256 letters, digits, - or _');
+  return token;
+}
+
 async function runServe(opts: ServeOptions): Promise<void> {
+  const token = tokenFromEnv();
   const log = (line: string) => process.stderr.write(`mote serve: ${line}\n`);
   const host = new EngineHost(hostOptions({ db: opts.db, threads: opts.threads }));
   if (opts.model) {
@@ -58,7 +68,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
       throw err;
     }
   }
-  const server = await startServer({ host, staticDir: opts.static, port: opts.port, log });
+  const server = await startServer({ host, staticDir: opts.static, port: opts.port, log, token });
   process.stdout.write(`${server.url}\n`);
   if (!fs.existsSync(path.join(opts.static, 'index.html'))) log(`no UI bundle in ${path.resolve(opts.static)}: run \`npm run build:renderer\``);
   log('browser mode; the URL above carries the access token. Ctrl-C to stop');

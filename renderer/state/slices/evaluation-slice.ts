@@ -1,7 +1,9 @@
 import type { MethodResult } from '../../../engine/protocol/methods.ts';
 import type { ExpertMask } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
+import { EVAL_FIELDS } from '../number-input.ts';
 import type { SliceContext } from '../store.ts';
+import { fieldProblem } from './fields-slice.ts';
 
 export interface EvaluationSlice {
   evaluation: {
@@ -34,6 +36,8 @@ export const evaluationSlice = ({ host, set, get, jobs }: SliceContext): Evaluat
       const ev = get().evaluation;
       const file = ev.file ?? get().probes.selected;
       if (!file || ev.progress) return;
+      const invalid = fieldProblem(get(), EVAL_FIELDS);
+      if (invalid) return patch({ error: `Not run: ${invalid}` });
       const { mask } = get().steering;
       patch({ file, progress: { done: 0, total: 0, condition: 'starting' }, cancelling: false, error: null });
       const handle = host.engine.call(

@@ -4,8 +4,10 @@ import { ColorLegend } from '../../heatmap/ColorLegend.tsx';
 import { ExpertGrid } from '../../heatmap/ExpertGrid.tsx';
 import { heatmaps, rankings } from '../../state/datasets.ts';
 import { maskMarks, stateOf } from '../../state/mask-ops.ts';
+import { selectedRanking } from '../../state/selectors.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { CellTooltip } from '../imaging/CellTooltip.tsx';
+import { MaskSourceLine, TopNRanking } from '../MaskSource.tsx';
 import { LivePanel } from './LivePanel.tsx';
 import { MaskControls } from './MaskControls.tsx';
 import { MaskEntries } from './MaskEntries.tsx';
@@ -15,6 +17,8 @@ export function SteeringView() {
   const model = useApp((s) => s.model.info);
   const mask = useApp((s) => s.steering.mask);
   const notice = useApp((s) => s.steering.notice);
+  const maskSource = useApp((s) => s.steering.maskSource);
+  const rankingShown = useApp((s) => !!selectedRanking(s)?.shown);
   const { rankingKey, heatmapKey } = useApp((s) => s.imaging);
   const { cycleExpert } = useActions();
   const ranking = rankings.get(rankingKey);
@@ -38,7 +42,9 @@ export function SteeringView() {
               <ColorLegend scale={scale} />
             </div>
           </div>
-          <MaskControls hasRanking={!!fits} />
+          <MaskControls hasRanking={!!fits && rankingShown} />
+          <TopNRanking />
+          <MaskSourceLine source={maskSource} entries={mask.entries.length} testId="steer-mask-source" />
           <div className="notice-line">{notice && <div className="message" data-testid="steer-notice">{notice}</div>}</div>
           <ExpertGrid
             testId="steer-heatmap"
