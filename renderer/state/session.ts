@@ -65,6 +65,12 @@ export interface LastModel {
   context: number;
 }
 
+/** What sessions are kept in: localStorage in the app (typed here without the DOM, so tests can pass a Map-backed one). */
+export interface KeyValueStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
 class Bad extends Error {}
 
 type Obj = Record<string, unknown>;
@@ -211,7 +217,7 @@ export function parseSession(raw: unknown): { session: SavedSession } | { proble
  * The session saved for `checkpoint`: null when there is none, else the session or why it cannot be used. Storage
  * errors (disabled storage, a quota) count as no session: the app works without one.
  */
-export function readSession(storage: Storage, checkpoint: string): { session: SavedSession } | { problem: string } | null {
+export function readSession(storage: KeyValueStore, checkpoint: string): { session: SavedSession } | { problem: string } | null {
   let text: string | null;
   try {
     text = storage.getItem(SESSION_PREFIX + checkpoint);
@@ -229,7 +235,7 @@ export function readSession(storage: Storage, checkpoint: string): { session: Sa
 }
 
 /** Stores the session; false when the browser refused (storage full or disabled). */
-export function writeSession(storage: Storage, checkpoint: string, session: SavedSession): boolean {
+export function writeSession(storage: KeyValueStore, checkpoint: string, session: SavedSession): boolean {
   try {
     storage.setItem(SESSION_PREFIX + checkpoint, JSON.stringify(session));
     return true;
@@ -238,7 +244,7 @@ export function writeSession(storage: Storage, checkpoint: string, session: Save
   }
 }
 
-export function readLastModel(storage: Storage): LastModel | null {
+export function readLastModel(storage: KeyValueStore): LastModel | null {
   try {
     const o = obj(JSON.parse(storage.getItem(LAST_MODEL_KEY) ?? 'null'), 'last model');
     return {
@@ -251,7 +257,7 @@ export function readLastModel(storage: Storage): LastModel | null {
   }
 }
 
-export function writeLastModel(storage: Storage, last: LastModel): void {
+export function writeLastModel(storage: KeyValueStore, last: LastModel): void {
   try {
     storage.setItem(LAST_MODEL_KEY, JSON.stringify(last));
   } catch {

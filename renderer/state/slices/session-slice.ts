@@ -1,6 +1,6 @@
 import type { ModelInfo } from '../../../engine/protocol/types.ts';
 import { compareRouting, type RoutingCounts } from '../datasets.ts';
-import { readLastModel, readSession, writeLastModel, writeSession, type SavedCounts, type SavedPane, type SavedSession } from '../session.ts';
+import { readLastModel, readSession, writeLastModel, writeSession, type KeyValueStore, type SavedCounts, type SavedPane, type SavedSession } from '../session.ts';
 import type { AppState, AppStore, SliceContext } from '../store.ts';
 import type { PaneState } from './compare-slice.ts';
 
@@ -18,7 +18,7 @@ export interface SessionSlice {
   dismissSessionNotice(): void;
 }
 
-const storage = (): Storage | null => {
+const storage = (): KeyValueStore | null => {
   try {
     return globalThis.localStorage ?? null;
   } catch {

@@ -6,12 +6,13 @@ import { useActions, useApp } from '../../state/use-app.ts';
 
 export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
   const { mask, topN } = useApp((s) => s.steering);
+  const topNInvalid = useApp((s) => !!s.fields[FIELD.topN]);
   const { setTopN, applyTopN, clearMask, setMaskOptions } = useActions();
   const off = mask.entries.filter((e) => e.state === 'off').length;
   return (
     <div className="row controls wrap">
       <NumberField label="N" field={FIELD.topN} value={topN} onChange={setTopN} min={1} max={100_000} testId="steer-topn-count" />
-      <button type="button" disabled={!hasRanking} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
+      <button type="button" disabled={!hasRanking || topNInvalid} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
         Switch off top {topN}
       </button>
       <button type="button" className="secondary" disabled={mask.entries.length === 0} onClick={clearMask} data-testid="steer-clear">Clear</button>
