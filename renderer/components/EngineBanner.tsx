@@ -37,12 +37,18 @@ export function EngineBanner() {
 
 function browserLoss(loss: ConnectionLoss): ReactNode {
   const port = window.location.port;
-  const tries = loss.attempts > 0 ? ` (${loss.attempts} ${loss.attempts === 1 ? 'attempt' : 'attempts'} so far)` : '';
   if (loss.tokenRefused) {
-    return <><strong><code>mote serve</code> is running again at this address, with a new access token.</strong> Open the URL it printed; this page cannot reconnect with its old token. Your session (selection, mask, prompt) is saved and comes back. {INTERRUPTED}</>;
+    return <>
+      <strong><code>mote serve</code> is running again at this address, with a new access token.</strong> {INTERRUPTED}
+      <div>This page cannot reconnect with its old token: open the URL the new server printed. Your session (selection, mask, prompt) is saved and comes back.</div>
+    </>;
   }
   const what = loss.cause === 'server-stopped'
-    ? <><strong><code>mote serve</code> was stopped</strong> (it closed the connection).</>
+    ? <><strong><code>mote serve</code> has stopped</strong> (it closed the connection).</>
     : <><strong>Lost the connection to <code>mote serve</code></strong>: it ended without closing it (killed or crashed; close code {loss.code}).</>;
-  return <>{what} Nothing restarts it by itself. Reconnecting when it answers again at port {port}{tries}: start it with <code>--port {port}</code> and the same access token (<code>MOTE_SERVE_TOKEN</code>), or open the new URL it prints. {INTERRUPTED}</>;
+  const tries = loss.attempts > 0 ? ` (${loss.attempts} ${loss.attempts === 1 ? 'attempt' : 'attempts'} so far)` : '';
+  return <>
+    {what} {INTERRUPTED}
+    <div>Nothing restarts it by itself. This page reconnects when it answers at port {port} again{tries}: start it with <code className="nowrap">--port {port}</code> and the same <code>MOTE_SERVE_TOKEN</code>, or open the URL a new one prints.</div>
+  </>;
 }

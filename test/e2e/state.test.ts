@@ -165,6 +165,13 @@ describe('state a researcher can trust, in browser mode against the real engine 
     assert.equal(await tid('eval-random').inputValue(), '200', 'the refused text stays on show across a tab switch');
     assert.ok(await tid('eval-run').isDisabled());
     await shot('03-k-refused');
+
+    await tid('tab-model').click();
+    await tid('model-context').fill('8');
+    assert.equal(await tid('model-context-error').innerText(), "Context: 8 is below the minimum, 16; leave it empty for the model's own");
+    assert.ok(await tid('model-open-demo').isDisabled(), 'Load demo model is disabled');
+    await tid('model-context').fill('');
+    assert.equal(await tid('model-context-error').count(), 0);
   });
 
   step('Compare runs with the mask and names its ranking', async () => {
@@ -257,14 +264,14 @@ describe('state a researcher can trust, in browser mode against the real engine 
     await server!.stop();
     const banner = page.locator('[data-testid="engine-banner"][data-cause="server-stopped"]');
     await banner.waitFor({ timeout: 10_000 });
-    assert.match(await banner.innerText(), new RegExp(`^mote serve was stopped \\(it closed the connection\\)\\. Nothing restarts it by itself\\. Reconnecting when it answers again at port ${port}`));
+    assert.match(await banner.innerText(), new RegExp(`^mote serve has stopped \\(it closed the connection\\)\\. Jobs that were running were interrupted.*\nNothing restarts it by itself\\. This page reconnects when it answers at port ${port} again`));
     assert.equal(await tid('engine-gate').getAttribute('disabled'), '', 'the views are disabled');
     await tid('tab-steering').click();
     assert.ok(await tid('steer-clear').isDisabled() && await tid('live-run').isDisabled(), 'their buttons too');
     await shot('10-server-stopped');
     server = await serve(crypto.randomBytes(24).toString('hex'), port);
     await page.locator('[data-testid="engine-banner"][data-cause="token-refused"]').waitFor({ timeout: 20_000 });
-    assert.match(await tid('engine-banner').innerText(), /^mote serve is running again at this address, with a new access token\. Open the URL it printed/);
+    assert.match(await tid('engine-banner').innerText(), /^mote serve is running again at this address, with a new access token\..*\nThis page cannot reconnect with its old token: open the URL the new server printed\./);
     await shot('11-new-token');
     await server.stop();
     server = await serve(token, port);

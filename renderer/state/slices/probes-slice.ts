@@ -163,7 +163,8 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         if (opens) await get().selectRun(r.runId);
       } catch (err) {
         patch({ job: null, jobMessage: isCancelled(err) ? 'Run cancelled; resume it from the list below.' : errorText(err), jobFailed: !isCancelled(err) });
-        await get().loadRuns();
+        // Without the engine there is no list to fetch; it is fetched again when the engine is back.
+        if (!(err instanceof EngineError && err.code === 'disconnected')) await get().loadRuns();
       } finally {
         jobs.delete('probes');
       }
