@@ -53,7 +53,8 @@ describe('state a researcher can trust, in browser mode against the real engine 
   });
   /** The header names the loaded model (whichever tab a reload comes back to). */
   const modelLoaded = () => page.locator('[data-testid="model-badge"]', { hasText: '· demo' }).waitFor();
-  const sessionKey = () => page.evaluate(() => Object.keys(localStorage).find((k) => k.startsWith('mote-studio.session.v1.')) ?? null);
+  const sessionKey = () => page.evaluate(() => Object.keys((globalThis as unknown as { localStorage: object }).localStorage)
+    .find((k) => k.startsWith('mote-studio.session.v1.')) ?? null);
   /** Edits the saved session from a page of the same origin that is not the app, so the app cannot save over it. */
   const editSession = async (edit: string) => {
     await page.goto(`http://127.0.0.1:${server!.port}/not-the-app.txt?token=${token}`);

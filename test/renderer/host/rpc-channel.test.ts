@@ -26,7 +26,7 @@ describe('RpcChannel when the engine goes away', () => {
     const inFlight = rpc.call('generate', { prompt: 'x' } as never);
     rpc.setOpen(false);
     const lost = await settled(inFlight.result);
-    assert.ok(typeof lost === 'object' && 'error' in lost && lost.error instanceof EngineError);
+    assert.ok(typeof lost === 'object' && lost !== null && 'error' in lost && lost.error instanceof EngineError);
     assert.equal((lost.error as EngineError).code, 'disconnected');
     assert.equal((lost.error as EngineError).message, 'generate: the engine stopped before answering');
 
