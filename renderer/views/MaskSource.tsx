@@ -15,14 +15,14 @@ const useSelectedRanking = (): (RankingSelection & { shown: boolean }) | null =>
  * Where a mask came from, wherever the mask is used: "top 8 of run 3 (demo-refusal) · target refused · MoTE · prompt
  * span", marked when edited by hand since, and flagged when Imaging now selects another ranking.
  */
-export function MaskSourceLine({ source, entries, testId }: { source: MaskSource | null; entries: number; testId: string }) {
+export function MaskSourceLine({ source, entries, testId, what = 'Mask' }: { source: MaskSource | null; entries: number; testId: string; what?: string }) {
   const chosen = useSelectedRanking();
   if (entries === 0) return null;
-  if (!source) return <div className="hint mask-source" data-testid={testId} data-source="none">Mask made by hand, loaded or imported (not from a ranking).</div>;
+  if (!source) return <div className="hint mask-source" data-testid={testId} data-source="none">{what} made by hand, loaded or imported (not from a ranking).</div>;
   const other = chosen && !sameRanking(chosen, source);
   return (
     <div className="hint mask-source" data-testid={testId} data-source={`${source.runId}|${source.target}|${source.method}|${source.span}`}>
-      Mask: top {source.n} of {describeRanking(source)}{source.edited && ', then edited by hand'}.
+      {what}: top {source.n} of {describeRanking(source)}{source.edited && ', then edited by hand'}.
       {other && <>{' '}<span className="badge warn" data-testid={`${testId}-other`}>Imaging now selects {describeRanking(chosen)}</span></>}
     </div>
   );

@@ -211,6 +211,8 @@ describe('state a researcher can trust, in browser mode against the real engine 
     await shot('06-restored-compare');
     await tid('tab-evaluate').click();
     assert.equal(await tid('eval-random').inputValue(), '5', 'the refused 200 was never taken: K is still 5');
+    await tid('tab-export').click();
+    assert.equal(await tid('export-mask-source').innerText(), `Mask: top 3 of run ${runA} (tiny) · target answered · RD · last span.`);
   });
 
   step('choosing another ranking after building the mask: the mask says which ranking it came from', async () => {

@@ -56,6 +56,7 @@ export function EvaluateView() {
         {mask.entries.length === 0 && <p className="hint">The mask is empty: set one in Steering first.</p>}
         {ev.progress && <ProgressBar testId="eval-progress" label={ev.cancelling ? 'Cancelling…' : ev.progress.condition} done={ev.progress.done} total={ev.progress.total} />}
         <ErrorText error={ev.error} testId="eval-error" />
+        {ev.result && <MaskSourceLine source={ev.maskSource} entries={ev.mask?.entries.length ?? 0} testId="eval-result-mask-source" what="The results below used a mask" />}
       </section>
       {ev.result && <EvaluationResults result={ev.result} entries={ev.mask?.entries.length ?? 0} />}
     </div>
