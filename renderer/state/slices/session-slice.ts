@@ -3,6 +3,7 @@ import { compareRouting, type RoutingCounts } from '../datasets.ts';
 import { readLastModel, readSession, writeLastModel, writeSession, type KeyValueStore, type SavedCounts, type SavedPane, type SavedSession } from '../session.ts';
 import type { AppState, AppStore, SliceContext } from '../store.ts';
 import type { PaneState } from './compare-slice.ts';
+import { isListingError } from './probes-slice.ts';
 
 export interface SessionSlice {
   session: {
@@ -85,10 +86,16 @@ export const sessionSlice = ({ set, get }: SliceContext): SessionSlice => ({
     const outside = session.steering.mask.entries.find((e) => !info.moeLayers.includes(e.layer) || e.expert >= info.experts);
     const notes: string[] = [];
     if (outside) notes.push(`the saved mask has layer ${outside.layer} · expert ${outside.expert}, which this model does not have; it was not restored`);
+    const evalFile = session.evaluation.file;
+    const fileGone = evalFile !== null && !get().probes.error && !get().probes.sets.some((x) => x.file === evalFile && !isListingError(x));
+    if (fileGone) notes.push(`the probe set evaluated last, ${evalFile}, is no longer listed; pick one in Evaluate`);
     const im = session.imaging;
     const runs = get().probes.runs.filter((r) => r.modelHash === info.checkpoint && r.recorded > 0);
     const runGone = im.runId !== null && !get().probes.runsError && !runs.some((r) => r.id === im.runId);
     const routingFits = fitsModel(session.compare.routing.baseline, info) && fitsModel(session.compare.routing.steered, info);
+    // Before the store changes: the routing view reads these when routingVersion moves.
+    compareRouting.baseline = routingFits && session.compare.routing.baseline ? toCounts(session.compare.routing.baseline) : null;
+    compareRouting.steered = routingFits && session.compare.routing.steered ? toCounts(session.compare.routing.steered) : null;
     set((s) => ({
       session: { restoredFor: info.checkpoint, notice: notes.length ? `Restored your session, except: ${notes.join('; ')}.` : null },
       imaging: {
@@ -114,10 +121,8 @@ export const sessionSlice = ({ set, get }: SliceContext): SessionSlice => ({
         settings: routingFits ? session.compare.settings : null,
         routingVersion: s.compare.routingVersion + 1,
       },
-      evaluation: { ...s.evaluation, ...session.evaluation },
+      evaluation: { ...s.evaluation, ...session.evaluation, ...(fileGone ? { file: null, targetClass: '' } : {}) },
     }));
-    compareRouting.baseline = routingFits && session.compare.routing.baseline ? toCounts(session.compare.routing.baseline) : null;
-    compareRouting.steered = routingFits && session.compare.routing.steered ? toCounts(session.compare.routing.steered) : null;
   },
 
   forgetRestored: () => set((s) => ({ session: { ...s.session, restoredFor: null } })),
