@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { currentMask, ensureRenderer, launchChromium, requireChromium, requireModel, ROOT, startMoteServe, topRanked, type MoteServe } from './harness.ts';
+import { cellCenter, currentMask, ensureRenderer, launchChromium, requireChromium, requireModel, ROOT, startMoteServe, topRanked, type MoteServe } from './harness.ts';
 
 const MODEL_DIR = path.resolve(process.env.MOTE_E2E_MODEL ?? path.join(ROOT, 'models/demo'));
 const PROBES_DIR = path.resolve(process.env.MOTE_E2E_PROBES ?? path.join(ROOT, 'probes'));
@@ -37,7 +37,7 @@ describe('state a researcher can trust, in browser mode against the real engine 
   let runA: number;
   let runB: number;
   let maskBefore: unknown;
-  let compareBefore: { baseline: string; steered: string };
+  let compareBefore: { baseline: string; steered: string; routing: string[] };
 
   const tid = (id: string) => page.getByTestId(id);
   const shot = async (name: string) => {
@@ -53,6 +53,18 @@ describe('state a researcher can trust, in browser mode against the real engine 
   });
   /** The header names the loaded model (whichever tab a reload comes back to). */
   const modelLoaded = () => page.locator('[data-testid="model-badge"]', { hasText: '· demo' }).waitFor();
+  /** The routing-difference tooltips of the masked cells: each share as Compare shows it ("–" when there are no counts). */
+  const routingTips = async () => {
+    const tips: string[] = [];
+    for (const e of (maskBefore as { entries: { layer: number; expert: number }[] }).entries) {
+      const at = await cellCenter(page, 'routing-diff', e.layer, e.expert);
+      assert.ok(at, `routing-diff cell ${e.layer}/${e.expert} is on screen`);
+      await page.mouse.move(at.x, at.y);
+      tips.push(await page.locator('.view-compare .tooltip').innerText());
+    }
+    await page.mouse.move(2, 2);
+    return tips;
+  };
   const sessionKey = () => page.evaluate(() => Object.keys((globalThis as unknown as { localStorage: object }).localStorage)
     .find((k) => k.startsWith('mote-studio.session.v1.')) ?? null);
   /** Edits the saved session from a page of the same origin that is not the app, so the app cannot save over it. */
@@ -181,7 +193,8 @@ describe('state a researcher can trust, in browser mode against the real engine 
     await tid('compare-run').click();
     await page.locator('[data-testid="compare-baseline"][data-status="done"]').waitFor();
     await page.locator('[data-testid="compare-steered"][data-status="done"]').waitFor();
-    compareBefore = { baseline: await tid('compare-baseline').innerText(), steered: await tid('compare-steered').innerText() };
+    compareBefore = { baseline: await tid('compare-baseline').innerText(), steered: await tid('compare-steered').innerText(), routing: await routingTips() };
+    for (const tip of compareBefore.routing) assert.match(tip, /baseline\s+\d+\.\d%\s+steered\s+0\.0%/, 'an off expert gets no tokens when steered');
     assert.ok(compareBefore.baseline.length > 0);
     assert.equal(await tid('compare-mask-source').innerText(), `Mask: top 3 of run ${runA} (tiny) · target answered · RD · last span.`);
   });
@@ -208,6 +221,7 @@ describe('state a researcher can trust, in browser mode against the real engine 
     assert.equal(await tid('compare-baseline').innerText(), compareBefore.baseline);
     assert.equal(await tid('compare-steered').innerText(), compareBefore.steered);
     assert.equal(await tid('compare-steered').getAttribute('data-status'), 'done');
+    assert.deepEqual(await routingTips(), compareBefore.routing, 'the routing difference comes back with the comparison');
     await shot('06-restored-compare');
     await tid('tab-evaluate').click();
     assert.equal(await tid('eval-random').inputValue(), '5', 'the refused 200 was never taken: K is still 5');
