@@ -147,6 +147,9 @@ describe('state a researcher can trust, in browser mode against the real engine 
     maskBefore = await currentMask(page);
     assert.deepEqual((maskBefore as { entries: unknown[] }).entries, (await topRanked(page, 3)).map((e) => ({ ...e, state: 'off' })));
     assert.equal(await tid('steer-mask-source').innerText(), `Mask: top 3 of ${ranking}.`);
+    await tid('mask-name').fill('answered top 3');
+    await tid('mask-save').click();
+    assert.match(await page.locator('[data-testid="mask-list-item"][data-name="answered top 3"] .item-meta').innerText(), new RegExp(`· top 3 of ${ranking.replace(/[()]/g, '\\$&')}$`));
     await shot('02-steering-ranking-source');
   });
 
