@@ -140,13 +140,20 @@ export function installSessionSaver(store: AppStore): void {
   const out = storage();
   if (!out) return;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** The last write was refused and the user told so; told again only after a write succeeded. */
+  let refused = false;
   const save = () => {
     clearTimeout(timer);
     timer = undefined;
     const s = store.getState();
     const info = s.model.info;
     if (!info || s.session.restoredFor !== info.checkpoint) return;
-    writeSession(out, info.checkpoint, sessionOf(s));
+    const saved = writeSession(out, info.checkpoint, sessionOf(s));
+    if (!saved && !refused) {
+      refused = true;
+      store.setState({ session: { ...s.session, notice: 'Your session could not be saved (the browser refused: storage full or disabled); a reload will not restore it.' } });
+    }
+    if (saved) refused = false;
   };
   store.subscribe((s, prev) => {
     const info = s.model.info;
