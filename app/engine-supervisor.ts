@@ -235,9 +235,10 @@ export class EngineSupervisor {
     for (const id of this.clientIds.values()) this.hooks.message({ id, ok: false, error: failed(reason) });
     this.forgetClient();
     this.rejectOwn(reason);
-    this.setStatus('disconnected');
+    // Straight to what happens next: a passing 'disconnected' would tell the window nothing restarts the engine.
     const decision = this.policy.onCrash(this.now() - this.startedAt);
     if (decision.action === 'give-up') {
+      this.setStatus('disconnected');
       this.hooks.gaveUp(exit, decision.crashesInARow);
       return;
     }

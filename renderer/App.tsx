@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { EngineBanner } from './components/EngineBanner.tsx';
+import { SessionNotice } from './components/SessionNotice.tsx';
 import { useApp } from './state/use-app.ts';
 import { CompareView } from './views/compare/CompareView.tsx';
 import { EvaluateView } from './views/evaluate/EvaluateView.tsx';
@@ -25,6 +26,7 @@ const tabFromHash = (): TabId => TABS.find((t) => `#${t.id}` === window.location
 
 export function App() {
   const [tab, setTab] = useState<TabId>(tabFromHash);
+  const connected = useApp((s) => s.engine.status === 'connected');
   useEffect(() => {
     const onHash = () => setTab(tabFromHash());
     window.addEventListener('hashchange', onHash);
@@ -48,7 +50,10 @@ export function App() {
         <ModelBadge />
       </header>
       <EngineBanner />
+      <SessionNotice />
       <main className="main" role="tabpanel" data-testid={`view-${tab}`}>
+        {/* Every action talks to the engine: without it they are disabled, not left to hang. */}
+        <fieldset className="engine-gate" disabled={!connected} data-testid="engine-gate">
         {tab === 'model' && <ModelView />}
         {tab === 'probes' && <ProbesView onOpenRun={() => go('imaging')} />}
         {tab === 'imaging' && <ImagingView />}
@@ -56,6 +61,7 @@ export function App() {
         {tab === 'compare' && <CompareView />}
         {tab === 'evaluate' && <EvaluateView />}
         {tab === 'export' && <ExportView />}
+        </fieldset>
       </main>
     </div>
   );

@@ -52,7 +52,8 @@ loaded model (its folder's name, e.g. "demo") and, for each saved mask that fits
 that mask (or send "mote_mask": "NAME"). POST /v1/chat/completions (the model's chat template) and /v1/completions take
 temperature, top_p, top_k, max_tokens, stop, seed and stream. Requests run one at a time; past --openai-queue waiting
 ones the API answers 429.
-Stop with Ctrl-C.`)
+Stop with Ctrl-C. To restart it at the same address, so that open pages reconnect by themselves, give the same
+--port and set MOTE_SERVE_TOKEN to the token (16–256 letters, digits, - or _) in both runs.`)
     .action(runServe);
 }
 
@@ -62,8 +63,17 @@ function portArg(value: string): number {
   return port;
 }
 
+/** MOTE_SERVE_TOKEN: a fixed access token, so a restarted server keeps its address (from the environment, never argv). */
+function tokenFromEnv(): string | undefined {
+  const token = process.env.MOTE_SERVE_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{16,256}$/.test(token)) throw new Error('MOTE_SERVE_TOKEN must be 16–256 letters, digits, - or _');
+  return token;
+}
+
 async function runServe(opts: ServeOptions): Promise<void> {
   if (!opts.ui && !opts.openai) throw new Error('--no-ui serves only the OpenAI-compatible API: add --openai');
+  const token = tokenFromEnv();
   const log = (line: string) => process.stderr.write(`mote serve: ${line}\n`);
   const host = new EngineHost(hostOptions({ db: opts.db, threads: opts.threads }));
   if (opts.model) {
@@ -81,7 +91,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
   // Always there, so the app can switch it on; off unless --openai.
   const openai = new OpenAIEndpoint({ engine: host, masksDir: path.resolve(opts.masks ?? defaultMasksDir()), maxWaiting: opts.openaiQueue, log });
   openai.enabled = opts.openai === true;
-  const server = await startServer({ host, staticDir: opts.static, port: opts.port, log, openai, ui: opts.ui });
+  const server = await startServer({ host, staticDir: opts.static, port: opts.port, log, openai, ui: opts.ui, token });
   host.setOpenAIControl(pageServerControl(openai, server));
   if (opts.ui) process.stdout.write(`${server.url}\n`);
   if (opts.openai) process.stdout.write(`OPENAI_BASE_URL=${server.apiBase}\nOPENAI_API_KEY=${server.token}\n`);

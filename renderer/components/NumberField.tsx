@@ -1,8 +1,16 @@
 import { useEffect, useState } from 'react';
+import { numberProblem, type FieldKey } from '../state/number-input.ts';
+import { useActions, useApp } from '../state/use-app.ts';
 
-/** A labelled number input that reports only valid values within [min, max]. */
-export function NumberField({ label, value, onChange, min, max, step = 1, testId, width = 72 }: {
+/**
+ * A labelled number input. A value within [min, max] (whole, unless step < 1) goes to onChange; anything else is
+ * kept as typed, named under the field, and recorded in the store (fields) so the actions using it refuse to run —
+ * never clamped, never replaced by the last valid value behind the user's back.
+ */
+export function NumberField({ label, field, value, onChange, min, max, step = 1, testId, width = 72 }: {
   label: string;
+  /** The setting's key in the store; actions check it before running. */
+  field: FieldKey;
   value: number;
   onChange(v: number): void;
   min: number;
@@ -11,9 +19,14 @@ export function NumberField({ label, value, onChange, min, max, step = 1, testId
   testId: string;
   width?: number;
 }) {
-  const [text, setText] = useState(String(value));
-  useEffect(() => setText(String(value)), [value]);
-  const valid = (v: number) => Number.isFinite(v) && v >= min && v <= max && (step < 1 || Number.isInteger(v));
+  const draft = useApp((s) => s.fields[field]);
+  const { setFieldDraft } = useActions();
+  const [text, setText] = useState(draft?.text ?? String(value));
+  // A value set elsewhere (a restored session, the other form bound to the same setting) replaces the text, unless
+  // the text already reads as that value ("0.50" while 0.5) or holds a refused value the user is still fixing.
+  useEffect(() => {
+    setText((t) => (draft ? draft.text : Number(t) === value && t.trim() !== '' ? t : String(value)));
+  }, [value, draft]);
   return (
     <label className="field">
       <span>{label}</span>
@@ -26,13 +39,17 @@ export function NumberField({ label, value, onChange, min, max, step = 1, testId
         step={step}
         style={{ width }}
         data-testid={testId}
-        aria-invalid={!valid(Number(text))}
+        aria-invalid={!!draft}
+        aria-describedby={draft ? `${testId}-error` : undefined}
         onChange={(e) => {
-          setText(e.target.value);
-          const v = Number(e.target.value);
-          if (e.target.value !== '' && valid(v)) onChange(v);
+          const t = e.target.value;
+          setText(t);
+          const problem = numberProblem(t, { label, min, max, integer: step >= 1 });
+          setFieldDraft(field, problem ? { text: t, problem } : null);
+          if (!problem) onChange(Number(t));
         }}
       />
+      {draft && <span className="field-error" role="alert" id={`${testId}-error`} data-testid={`${testId}-error`}>{draft.problem}</span>}
     </label>
   );
 }

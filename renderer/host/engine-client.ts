@@ -22,6 +22,23 @@ export interface EngineClient {
   onEngineEvent(cb: (event: EngineEvent) => void): () => void;
   /** Called with the current status right away, then on every change. Returns the unsubscribe function. */
   onStatus(cb: (status: EngineStatus) => void): () => void;
+  /**
+   * Browser mode: why the connection to `mote serve` is down (null once it is up again), called on every change.
+   * Electron's engine is supervised instead (its status says 'restarting'); there this is never called.
+   */
+  onConnectionLoss(cb: (loss: ConnectionLoss | null) => void): () => void;
+}
+
+/** How browser mode lost its engine, and how reconnecting goes. */
+export interface ConnectionLoss {
+  /** server-stopped: `mote serve` shut down and closed the connection; connection-lost: it broke without a close. */
+  cause: 'server-stopped' | 'connection-lost';
+  /** The WebSocket close code (1001 going away, 1006 abnormal). */
+  code: number;
+  /** Reconnection attempts that failed so far. */
+  attempts: number;
+  /** A server answers at this address but refuses this page's access token: a new `mote serve` with another token. */
+  tokenRefused: boolean;
 }
 
 export type EngineErrorCode = ProtocolError['code'] | 'disconnected';

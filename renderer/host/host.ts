@@ -39,7 +39,7 @@ export function createHost(): Host {
   }
   return {
     kind: 'browser',
-    engine: new WebSocketEngineClient(engineSocketUrl(window.location)),
+    engine: new WebSocketEngineClient(engineSocketUrl(window.location), window.location.href),
     saveText: (name, content, mime) => download(name, new Blob([content], { type: mime })),
     saveBlob: download,
   };

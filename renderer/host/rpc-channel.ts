@@ -12,14 +12,16 @@ interface Pending {
 
 /**
  * Request/response bookkeeping shared by both transports: ids, event routing, cancellation over the wire, errors
- * rethrown as EngineError. Requests made while the transport is down wait and go out when it opens; requests already
- * sent when it drops are rejected, since the engine that had them is gone.
+ * rethrown as EngineError. Requests made before the transport first opens wait and go out when it does; once it has
+ * been open, requests made while it is down fail at once (nobody knows when, or whether, the engine comes back), and
+ * requests already sent when it drops are rejected, since the engine that had them is gone.
  */
 export class RpcChannel {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private queue: ClientMessage[] = [];
   private open = false;
+  private wasOpen = false;
   private readonly engineListeners = new Set<(event: EngineEvent) => void>();
 
   constructor(private readonly transmit: (msg: ClientMessage) => void) {}
@@ -29,7 +31,12 @@ export class RpcChannel {
     const result = new Promise<MethodResult<M>>((resolve, reject) => {
       this.pending.set(id, { method, resolve: resolve as (r: unknown) => void, reject, onEvent, sent: false });
     });
-    this.post({ id, method, params });
+    if (!this.open && this.wasOpen) {
+      this.pending.get(id)!.reject(new EngineError(method, 'disconnected', 'not connected to the engine; nothing was sent'));
+      this.pending.delete(id);
+    } else {
+      this.post({ id, method, params });
+    }
     const cancel = () => {
       const p = this.pending.get(id);
       if (!p) return;
@@ -62,6 +69,7 @@ export class RpcChannel {
 
   setOpen(open: boolean): void {
     this.open = open;
+    this.wasOpen ||= open;
     if (!open) {
       for (const [id, p] of this.pending) {
         if (!p.sent) continue;

@@ -1,5 +1,5 @@
 import type { ClientMessage } from '../../engine/protocol/messages.ts';
-import type { EngineClient, EngineStatus } from './engine-client.ts';
+import type { ConnectionLoss, EngineClient, EngineStatus } from './engine-client.ts';
 import { RpcChannel } from './rpc-channel.ts';
 
 /** What both transports share: the request channel and the connection status with its listeners. */
@@ -7,6 +7,7 @@ export abstract class RpcEngineClient implements EngineClient {
   protected readonly rpc: RpcChannel;
   private status: EngineStatus = 'disconnected';
   private readonly statusListeners = new Set<(s: EngineStatus) => void>();
+  protected readonly lossListeners = new Set<(loss: ConnectionLoss | null) => void>();
 
   protected constructor(send: (msg: ClientMessage) => void) {
     this.rpc = new RpcChannel(send);
@@ -15,6 +16,11 @@ export abstract class RpcEngineClient implements EngineClient {
   call: EngineClient['call'] = (method, params, onEvent) => this.rpc.call(method, params, onEvent);
 
   onEngineEvent: EngineClient['onEngineEvent'] = (cb) => this.rpc.onEngineEvent(cb);
+
+  onConnectionLoss(cb: (loss: ConnectionLoss | null) => void): () => void {
+    this.lossListeners.add(cb);
+    return () => this.lossListeners.delete(cb);
+  }
 
   onStatus(cb: (s: EngineStatus) => void): () => void {
     this.statusListeners.add(cb);

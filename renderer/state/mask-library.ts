@@ -1,4 +1,5 @@
 import type { ExpertMask } from '../../engine/protocol/types.ts';
+import type { MaskSource } from './session.ts';
 
 export interface SavedMask {
   name: string;
@@ -6,6 +7,8 @@ export interface SavedMask {
   /** ModelIdentity.checkpoint of the model it was made on. */
   checkpoint: string;
   mask: ExpertMask;
+  /** The ranking it was built from (absent in masks saved before sources were kept). */
+  source?: MaskSource | null;
 }
 
 const KEY = 'mote-studio.masks.v1';

@@ -1,5 +1,6 @@
 import type { ExpertMask } from '../../engine/protocol/types.ts';
-import { rankings } from './datasets.ts';
+import { rankingKey, rankings } from './datasets.ts';
+import type { MaskSource } from './session.ts';
 import type { AppState } from './store.ts';
 
 /** The n best experts of the ranking shown in Imaging, best first. */
@@ -10,3 +11,24 @@ export function topRanked(s: AppState, n: number): { layer: number; expert: numb
 }
 
 export const baselineMask = (mask: ExpertMask): ExpertMask => ({ ...mask, entries: [] });
+
+export type RankingSelection = Omit<MaskSource, 'n' | 'edited'>;
+
+/**
+ * The ranking chosen in Imaging (run, target, method, span) and whether it is the one shown (loaded): while another
+ * one loads, or after its load failed, the shown ranking is an older selection's and must not be used.
+ */
+export function selectedRanking(s: AppState): { selection: RankingSelection; shown: boolean } | null {
+  const { runId, target, method, span } = s.imaging;
+  if (runId === null || target === null) return null;
+  const run = s.probes.runs.find((r) => r.id === runId);
+  const key = rankingKey(runId, span, target, method);
+  return { selection: { runId, runLabel: run?.setId ?? '?', target, method, span }, shown: s.imaging.rankingKey === key && !!rankings.get(key) };
+}
+
+/** "run 3 (demo-refusal) · target refused · MoTE · prompt span". */
+export const describeRanking = (r: RankingSelection): string =>
+  `run ${r.runId} (${r.runLabel}) · target ${r.target} · ${r.method === 'mote' ? 'MoTE' : 'RD'} · ${r.span} span`;
+
+export const sameRanking = (a: RankingSelection, b: RankingSelection): boolean =>
+  a.runId === b.runId && a.target === b.target && a.method === b.method && a.span === b.span;

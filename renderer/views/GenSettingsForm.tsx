@@ -1,4 +1,5 @@
 import { NumberField } from '../components/NumberField.tsx';
+import { FIELD } from '../state/number-input.ts';
 import { useActions, useApp } from '../state/use-app.ts';
 
 /** Prompt and sampling settings, shared by live regeneration (Steering) and Compare. */
@@ -24,9 +25,9 @@ export function GenSettingsForm({ onSubmit, testPrefix }: { onSubmit(): void; te
           <input type="checkbox" checked={gen.chat} disabled={!hasTemplate} onChange={(e) => setGen({ chat: e.target.checked })} data-testid={`${testPrefix}-chat`} />
           chat
         </label>
-        <NumberField label="Max tokens" value={gen.maxTokens} onChange={(maxTokens) => setGen({ maxTokens })} min={1} max={8192} testId={`${testPrefix}-max-tokens`} />
-        <NumberField label="Seed" value={gen.seed} onChange={(seed) => setGen({ seed })} min={0} max={2 ** 31 - 1} testId={`${testPrefix}-seed`} width={96} />
-        <NumberField label="Temperature" value={gen.temperature} onChange={(temperature) => setGen({ temperature })} min={0} max={100} step={0.1} testId={`${testPrefix}-temperature`} />
+        <NumberField label="Max tokens" field={FIELD.genMaxTokens} value={gen.maxTokens} onChange={(maxTokens) => setGen({ maxTokens })} min={1} max={8192} testId={`${testPrefix}-max-tokens`} />
+        <NumberField label="Seed" field={FIELD.genSeed} value={gen.seed} onChange={(seed) => setGen({ seed })} min={0} max={2 ** 31 - 1} testId={`${testPrefix}-seed`} width={96} />
+        <NumberField label="Temperature" field={FIELD.genTemperature} value={gen.temperature} onChange={(temperature) => setGen({ temperature })} min={0} max={100} step={0.1} testId={`${testPrefix}-temperature`} />
       </div>
     </div>
   );

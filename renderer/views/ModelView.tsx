@@ -6,6 +6,7 @@ import { Segmented } from '../components/Segmented.tsx';
 import { fmtBytes, fmtCount, fmtLayers } from '../format.ts';
 import { useHost } from '../host/use-host.ts';
 import { estimateRowOf, explainPrecision, PRECISION_CHOICES, suggestedRetry } from '../precision.ts';
+import { numberProblem } from '../state/number-input.ts';
 import { CONTEXT_MAX, CONTEXT_MIN, DEFAULT_CONTEXT, parseContext, type ModelEstimate } from '../state/slices/model-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
 import { OpenAIEndpointPanel } from './OpenAIEndpointPanel.tsx';
@@ -89,6 +90,11 @@ export function ModelView() {
               style={{ width: 130 }}
               data-testid="model-context"
             />
+            {!contextOk && (
+              <span className="field-error" role="alert" data-testid="model-context-error">
+                {numberProblem(contextText, { label: 'Context', min: CONTEXT_MIN, max: CONTEXT_MAX, integer: true })}; leave it empty for the model's own
+              </span>
+            )}
           </label>
         </div>
         <p className="hint precision-hint" data-testid="model-precision-hint"><b>{precision}</b>: {explainPrecision(precision)}</p>

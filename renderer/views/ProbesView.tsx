@@ -2,6 +2,7 @@ import type { ProbePromptInfo, RunSummary } from '../../engine/protocol/types.ts
 import { ErrorText } from '../components/ErrorText.tsx';
 import { NumberField } from '../components/NumberField.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
+import { FIELD } from '../state/number-input.ts';
 import { runMismatch } from '../state/slices/imaging-slice.ts';
 import { isListingError, PROBE_SET_UPLOAD_ACCEPT } from '../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
@@ -77,6 +78,7 @@ function ProbeSetDetail() {
   const { expanded, expandError, selected, generateTokens, forceNew, job, jobMessage, jobFailed } = useApp((s) => s.probes);
   const checkpoint = useApp((s) => s.model.info?.checkpoint);
   const precision = useApp((s) => s.model.info?.precision);
+  const generateInvalid = useApp((s) => !!s.fields[FIELD.probeGenerate]);
   const { runProbes, cancelProbes, setGenerateTokens, setForceNew } = useActions();
   const prompts = expanded?.prompts ?? [];
   // Counts made with another model's tokenizer are not shown (the set is re-expanded when the model changes).
@@ -89,12 +91,12 @@ function ProbeSetDetail() {
       <h2>{expanded ? expanded.set.title : 'Prompts'}</h2>
       <ErrorText error={expandError} />
       <div className="row controls">
-        <NumberField label="Generate tokens" value={generateTokens} onChange={setGenerateTokens} min={0} max={4096} testId="probe-generate-tokens" />
+        <NumberField label="Generate tokens" field={FIELD.probeGenerate} value={generateTokens} onChange={setGenerateTokens} min={0} max={4096} testId="probe-generate-tokens" />
         <label className="check" title="Start a new run even if an unfinished identical run exists (otherwise it is resumed)">
           <input type="checkbox" checked={forceNew} onChange={(e) => setForceNew(e.target.checked)} data-testid="probe-force-new" />
           start fresh
         </label>
-        <button type="button" disabled={!selected || !checkpoint || !!job || !expanded || tooLong > 0} onClick={() => void runProbes()}
+        <button type="button" disabled={!selected || !checkpoint || !!job || !expanded || tooLong > 0 || generateInvalid} onClick={() => void runProbes()}
           title={precision ? `records the run at the loaded model's precision, ${precision}` : undefined} data-testid="probe-run">Run probe set</button>
         <button type="button" className="secondary" disabled={!job || job.cancelling} onClick={cancelProbes} data-testid="probe-cancel">Cancel</button>
       </div>

@@ -2,8 +2,11 @@ import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
 import { compareRouting, emptyCounts, emptyTrace, generationTraces } from '../datasets.ts';
 import { countRouting, generateParams, traceEvent, type GenSettings } from '../generation.ts';
+import { GEN_FIELDS } from '../number-input.ts';
 import { baselineMask } from '../selectors.ts';
+import type { MaskSource } from '../session.ts';
 import type { SliceContext } from '../store.ts';
+import { fieldProblem } from './fields-slice.ts';
 import type { GenStatus } from './steering-slice.ts';
 
 export interface PaneState {
@@ -24,6 +27,8 @@ export interface CompareSlice {
     routingVersion: number;
     /** What the last comparison ran with. */
     mask: ExpertMask | null;
+    /** The ranking that mask was built from, if any. */
+    maskSource: MaskSource | null;
     settings: GenSettings | null;
   };
   /** Baseline (empty mask) and steered (current mask), same prompt and seed, streamed side by side. */
@@ -64,14 +69,19 @@ export const compareSlice = ({ host, set, get, jobs }: SliceContext): CompareSli
   }
 
   return {
-    compare: { baseline: idle(), steered: idle(), routingVersion: 0, mask: null, settings: null },
+    compare: { baseline: idle(), steered: idle(), routingVersion: 0, mask: null, maskSource: null, settings: null },
 
     async runCompare() {
-      const { mask, gen } = get().steering;
+      const { mask, maskSource, gen } = get().steering;
       if (!gen.prompt.trim() || !get().model.info) return;
+      const invalid = fieldProblem(get(), GEN_FIELDS);
+      if (invalid) {
+        const refused = { ...idle(), status: 'error' as const, error: `Not run: ${invalid}` };
+        return set((s) => ({ compare: { ...s.compare, baseline: refused, steered: refused } }));
+      }
       get().cancelCompare();
       const mine = ++runNo;
-      set((s) => ({ compare: { ...s.compare, mask, settings: gen } }));
+      set((s) => ({ compare: { ...s.compare, mask, maskSource, settings: gen } }));
       await Promise.all([runSide('baseline', mine, baselineMask(mask), gen), runSide('steered', mine, mask, gen)]);
     },
 
@@ -87,7 +97,7 @@ export const compareSlice = ({ host, set, get, jobs }: SliceContext): CompareSli
       compareRouting.steered = null;
       generationTraces.baseline = null;
       generationTraces.steered = null;
-      set({ compare: { baseline: idle(), steered: idle(), routingVersion: 0, mask: null, settings: null } });
+      set({ compare: { baseline: idle(), steered: idle(), routingVersion: 0, mask: null, maskSource: null, settings: null } });
     },
   };
 };

@@ -1,10 +1,12 @@
-import type { EngineStatus } from '../../host/engine-client.ts';
+import type { ConnectionLoss, EngineStatus } from '../../host/engine-client.ts';
 import { clearDatasets } from '../datasets.ts';
 import type { SliceContext } from '../store.ts';
 
 export interface EngineSlice {
-  engine: { status: EngineStatus; everConnected: boolean };
+  /** loss: browser mode's account of a lost connection (null while connected, and in Electron). */
+  engine: { status: EngineStatus; everConnected: boolean; loss: ConnectionLoss | null };
   engineStatusChanged(status: EngineStatus): void;
+  connectionLossChanged(loss: ConnectionLoss | null): void;
   /** Loads everything the views show from the engine: at start and again after the engine came back. */
   loadAll(): Promise<void>;
   /**
@@ -20,26 +22,33 @@ export interface EngineSlice {
 }
 
 export const engineSlice = ({ set, get }: SliceContext): EngineSlice => ({
-  engine: { status: 'disconnected', everConnected: false },
+  engine: { status: 'disconnected', everConnected: false, loss: null },
 
   engineStatusChanged(status) {
     const prev = get().engine;
     if (prev.status === status) return;
-    set({ engine: { status, everConnected: prev.everConnected || status === 'connected' } });
+    set({ engine: { ...prev, status, everConnected: prev.everConnected || status === 'connected' } });
     if (status === 'connected') void get().loadAll();
   },
+
+  connectionLossChanged: (loss) => set((s) => ({ engine: { ...s.engine, loss } })),
 
   async loadAll() {
     clearDatasets();
     await Promise.all([get().loadModel(), get().loadProbeSets(), get().loadRuns()]);
+    get().restoreSession();
     await get().loadImaging();
   },
 
   modelChanged() {
+    get().forgetRestored();
     get().clearMask();
     get().resetCompare();
     get().resetImaging();
-    void get().loadRuns().then(() => get().loadImaging());
+    void get().loadRuns().then(() => {
+      get().restoreSession();
+      return get().loadImaging();
+    });
     const { selected } = get().probes;
     if (selected) void get().selectProbeSet(selected);
   },

@@ -1,7 +1,10 @@
 import type { MethodResult } from '../../../engine/protocol/methods.ts';
 import type { ExpertMask } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
+import { EVAL_FIELDS } from '../number-input.ts';
+import type { MaskSource } from '../session.ts';
 import type { SliceContext } from '../store.ts';
+import { fieldProblem } from './fields-slice.ts';
 
 export interface EvaluationSlice {
   evaluation: {
@@ -14,8 +17,9 @@ export interface EvaluationSlice {
     progress: { done: number; total: number; condition: string } | null;
     cancelling: boolean;
     result: MethodResult<'evaluate'> | null;
-    /** The mask the shown result was computed with. */
+    /** The mask the shown result was computed with, and the ranking it was built from. */
     mask: ExpertMask | null;
+    maskSource: MaskSource | null;
     error: string | null;
   };
   setEvaluation(p: Partial<Pick<EvaluationSlice['evaluation'], 'file' | 'randomControls' | 'dose' | 'maxTokens' | 'targetClass'>>): void;
@@ -26,7 +30,7 @@ export interface EvaluationSlice {
 export const evaluationSlice = ({ host, set, get, jobs }: SliceContext): EvaluationSlice => {
   const patch = (p: Partial<EvaluationSlice['evaluation']>) => set((s) => ({ evaluation: { ...s.evaluation, ...p } }));
   return {
-    evaluation: { file: null, randomControls: 5, dose: 8, maxTokens: 32, targetClass: '', progress: null, cancelling: false, result: null, mask: null, error: null },
+    evaluation: { file: null, randomControls: 5, dose: 8, maxTokens: 32, targetClass: '', progress: null, cancelling: false, result: null, mask: null, maskSource: null, error: null },
 
     setEvaluation: (p) => patch(p),
 
@@ -34,7 +38,9 @@ export const evaluationSlice = ({ host, set, get, jobs }: SliceContext): Evaluat
       const ev = get().evaluation;
       const file = ev.file ?? get().probes.selected;
       if (!file || ev.progress) return;
-      const { mask } = get().steering;
+      const invalid = fieldProblem(get(), EVAL_FIELDS);
+      if (invalid) return patch({ error: `Not run: ${invalid}` });
+      const { mask, maskSource } = get().steering;
       patch({ file, progress: { done: 0, total: 0, condition: 'starting' }, cancelling: false, error: null });
       const handle = host.engine.call(
         'evaluate',
@@ -45,7 +51,7 @@ export const evaluationSlice = ({ host, set, get, jobs }: SliceContext): Evaluat
       );
       jobs.set('evaluate', handle);
       try {
-        patch({ result: await handle.result, mask, progress: null });
+        patch({ result: await handle.result, mask, maskSource, progress: null });
       } catch (err) {
         patch({ progress: null, error: isCancelled(err) ? 'Evaluation cancelled.' : errorText(err) });
       } finally {

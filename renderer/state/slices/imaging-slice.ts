@@ -44,10 +44,18 @@ export interface ImagingSlice {
      * for this method (target: this one where the run has it, else its first class), rates and shares of every class.
      */
     sharedRange: SharedRange | null;
+    /**
+     * The run that was selected (restored from the session, or chosen earlier) and is no longer recorded for this
+     * model. Shown until the user picks a run; no other run is picked in its place.
+     */
+    runMissing: { id: number; label: string | null } | null;
   };
   selectRun(runId: number): Promise<void>;
   setImaging(p: Partial<Pick<ImagingSlice['imaging'], 'span' | 'show' | 'rateClass' | 'method' | 'target' | 'scale' | 'alpha' | 'dim'>>): Promise<void>;
-  /** Fetches what the current selection needs (picking a run of the loaded model when none is chosen). */
+  /**
+   * Fetches what the current selection needs. With no run selected (a model's first visit) it picks the newest
+   * finished one; a selected run that no longer exists is reported (runMissing), never replaced by another.
+   */
   loadImaging(): Promise<void>;
   resetImaging(): void;
   selectCell(layer: number, expert: number): Promise<void>;
@@ -66,7 +74,7 @@ export function runMismatch(run: RunSummary, info: ModelInfo | null): 'checkpoin
 
 const initial: ImagingSlice['imaging'] = {
   runId: null, span: 'prompt', show: 'score', rateClass: null, method: 'mote', target: null, heatmapKey: null, rankingKey: null,
-  loading: false, error: null, cell: null, hits: null, hitsError: null, routingIdx: null, routingError: null,
+  loading: false, error: null, cell: null, hits: null, hitsError: null, routingIdx: null, routingError: null, runMissing: null,
   scale: 'map', alpha: DEFAULT_ALPHA, dim: true, sharedRange: null,
 };
 
@@ -98,7 +106,7 @@ export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => 
     imaging: initial,
 
     async selectRun(runId) {
-      patch({ runId, cell: null, hits: null, routingIdx: null });
+      patch({ runId, runMissing: null, cell: null, hits: null, routingIdx: null });
       await get().loadImaging();
     },
 
@@ -112,7 +120,13 @@ export const imagingSlice = ({ host, set, get }: SliceContext): ImagingSlice => 
     async loadImaging() {
       const runs = runsOfModel(get()).filter((r) => r.recorded > 0);
       let { runId } = get().imaging;
-      if (runId === null || !runs.some((r) => r.id === runId)) {
+      if (runId !== null && !runs.some((r) => r.id === runId)) {
+        // Without a run list (the engine is gone) nothing is known to be missing.
+        if (get().probes.runsError) return;
+        return patch({ runId: null, runMissing: { id: runId, label: null }, heatmapKey: null, rankingKey: null, cell: null, hits: null, routingIdx: null });
+      }
+      if (runId === null) {
+        if (get().imaging.runMissing) return patch({ heatmapKey: null, rankingKey: null });
         // The newest finished run at the loaded precision, else the newest finished one, else the newest.
         const precision = get().model.info?.precision;
         const finished = runs.filter((r) => r.status === 'finished');

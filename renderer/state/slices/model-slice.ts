@@ -1,6 +1,7 @@
 import type { MemoryEstimates, ModelInfo, Precision, PrecisionChoice } from '../../../engine/protocol/types.ts';
 import { errorText } from '../../host/engine-client.ts';
 import type { SliceContext } from '../store.ts';
+import { lastModel } from './session-slice.ts';
 
 /** The context bounds model.open and model.estimate accept (engine/protocol/methods.ts). */
 export const CONTEXT_MIN = 16;
@@ -95,9 +96,9 @@ export const modelSlice = ({ host, set, get }: SliceContext): ModelSlice => {
       try {
         const current = await host.engine.call('model.current', {}).result;
         if (current) return adopt(current, false);
-        const before = last;
-        if (before && !before.demo) await get().openModel(before.folder, { precision: before.precision, context: before.contextLength });
-        else if (before) await get().openModel(undefined, { precision: before.precision, context: before.contextLength });
+        // The engine has none (it was restarted): reopen the model of this page, or of the page before a reload.
+        const saved = last ? { folder: last.demo ? null : last.folder, precision: last.precision, context: last.contextLength } : lastModel();
+        if (saved) await get().openModel(saved.folder ?? undefined, { precision: saved.precision, context: saved.context });
         else await get().openModel();
       } catch (err) {
         patch({ error: errorText(err) });

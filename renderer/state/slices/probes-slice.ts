@@ -1,7 +1,9 @@
 import type { ProbePromptInfo, ProbeSetInfo, ProbeSetListingError, RunSummary, TokenCountBasis } from '../../../engine/protocol/types.ts';
 import { fmtBytes } from '../../format.ts';
 import { EngineError, errorText, isCancelled } from '../../host/engine-client.ts';
+import { FIELD } from '../number-input.ts';
 import type { SliceContext } from '../store.ts';
+import { fieldProblem } from './fields-slice.ts';
 
 export type ProbeListing = ProbeSetInfo | ProbeSetListingError;
 export const isListingError = (s: ProbeListing): s is ProbeSetListingError => 'error' in s;
@@ -134,6 +136,8 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
     async runProbes(resume) {
       const file = resume ? resume.setPath : get().probes.selected;
       if (!file || get().probes.job) return;
+      const invalid = resume ? null : fieldProblem(get(), [FIELD.probeGenerate]);
+      if (invalid) return patch({ jobMessage: `Not run: ${invalid}`, jobFailed: true });
       const { generateTokens, forceNew } = get().probes;
       patch({ job: { file, runId: resume?.id ?? null, done: resume?.recorded ?? 0, total: resume?.promptCount ?? 0, last: null, cancelling: false }, jobMessage: null, jobFailed: false });
       const handle = host.engine.call(
@@ -150,12 +154,17 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
       try {
         const r = await handle.result;
         const resumed = r.resumedFrom > 0 ? ` (resumed after ${r.resumedFrom} recorded prompts)` : '';
-        patch({ job: null, jobMessage: `Run ${r.runId} ${r.status}: ${r.recorded} prompts recorded${resumed}.`, jobFailed: r.status === 'failed' });
+        // Imaging (and the rankings Steering builds masks from) moves to the new run only when it shows none.
+        const opens = r.status === 'finished' && get().imaging.runId === null;
+        const shown = get().imaging.runId;
+        const where = r.status === 'finished' && !opens && shown !== r.runId ? ` Imaging still shows run ${shown}: open run ${r.runId} from the list below.` : '';
+        patch({ job: null, jobMessage: `Run ${r.runId} ${r.status}: ${r.recorded} prompts recorded${resumed}.${where}`, jobFailed: r.status === 'failed' });
         await get().loadRuns();
-        if (r.status === 'finished') await get().selectRun(r.runId);
+        if (opens) await get().selectRun(r.runId);
       } catch (err) {
         patch({ job: null, jobMessage: isCancelled(err) ? 'Run cancelled; resume it from the list below.' : errorText(err), jobFailed: !isCancelled(err) });
-        await get().loadRuns();
+        // Without the engine there is no list to fetch; it is fetched again when the engine is back.
+        if (!(err instanceof EngineError && err.code === 'disconnected')) await get().loadRuns();
       } finally {
         jobs.delete('probes');
       }

@@ -7,8 +7,11 @@ import { cycleExpert, emptyMask, topNOff } from '../mask-ops.ts';
 import { cutWithTies, describeCutTie, describeIncludedTie, tieAtCut } from '../../../engine/common/ranking-ties.ts';
 import { formatScore } from '../../../engine/common/statistics-format.ts';
 import { rankings } from '../datasets.ts';
-import { topRanked } from '../selectors.ts';
+import { FIELD, GEN_FIELDS } from '../number-input.ts';
+import { describeRanking, selectedRanking, topRanked } from '../selectors.ts';
+import type { MaskSource } from '../session.ts';
 import type { SliceContext } from '../store.ts';
+import { fieldProblem } from './fields-slice.ts';
 
 export type GenStatus = 'idle' | 'waiting' | 'running' | 'done' | 'cancelled' | 'error';
 
@@ -18,6 +21,8 @@ export interface SteeringSlice {
     mask: ExpertMask;
     /** The name exports give the mask: that of the saved or imported mask it came from, or typed in Export. */
     maskName: string;
+    /** The ranking "Switch off top N" built the mask from; null for masks made by hand, loaded or imported. */
+    maskSource: MaskSource | null;
     topN: number;
     /** Top-N takes every expert tied with the N-th (else it reports the tie it cut through). */
     includeTies: boolean;
@@ -30,7 +35,11 @@ export interface SteeringSlice {
       traceVersion: number;
     };
   };
-  setMask(mask: ExpertMask, notice?: string | null): void;
+  /**
+   * Replaces the mask. `source`: where the new mask came from; left out, an edit of the current mask (its source, if
+   * any, is kept and marked edited when entries change).
+   */
+  setMask(mask: ExpertMask, notice?: string | null, source?: MaskSource | null): void;
   setMaskName(name: string): void;
   cycleExpert(layer: number, expert: number): void;
   setTopN(n: number): void;
@@ -59,6 +68,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
     steering: {
       mask: emptyMask(),
       maskName: '',
+      maskSource: null,
       topN: 10,
       includeTies: false,
       notice: null,
@@ -67,8 +77,10 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       live: { auto: true, tokens: [], status: 'idle', reason: null, error: null, traceVersion: 0 },
     },
 
-    setMask(mask, notice = null) {
-      patch({ mask, notice });
+    setMask(mask, notice = null, source) {
+      const { maskSource, mask: before } = get().steering;
+      const edited = maskSource && JSON.stringify(before.entries) !== JSON.stringify(mask.entries);
+      patch({ mask, notice, maskSource: source !== undefined ? source : edited ? { ...maskSource, edited: true } : maskSource });
       get().scheduleLive();
     },
 
@@ -85,18 +97,29 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
 
     applyTopN() {
       const { mask, topN, includeTies } = get().steering;
-      const ranking = rankings.get(get().imaging.rankingKey);
-      const tie = ranking ? tieAtCut(ranking.rank, topN) : null;
-      const n = ranking && includeTies ? cutWithTies(ranking.rank, topN) : topN;
+      const invalid = fieldProblem(get(), [FIELD.topN]);
+      if (invalid) return patch({ notice: `Not applied: ${invalid}` });
+      const chosen = selectedRanking(get());
+      if (!chosen) {
+        const gone = get().imaging.runMissing;
+        return patch({ notice: gone ? `Not applied: run ${gone.id} of your session no longer exists; pick a run in Imaging.` : 'No ranking yet: record a probe run and open it in Imaging first.' });
+      }
+      if (!chosen.shown) {
+        const { loading, error } = get().imaging;
+        return patch({ notice: `Not applied: the ranking selected in Imaging (${describeRanking(chosen.selection)}) is ${loading ? 'still loading' : `not loaded${error ? `: ${error}` : ''}`}.` });
+      }
+      const ranking = rankings.get(get().imaging.rankingKey)!;
+      const tie = tieAtCut(ranking.rank, topN);
+      const n = includeTies ? cutWithTies(ranking.rank, topN) : topN;
       const ranked = topRanked(get(), n);
-      if (ranked.length === 0) return patch({ notice: 'No ranking yet: record a probe run and open it in Imaging first.' });
-      const score = tie && ranking ? formatScore(ranking.score[ranking.order[tie.rank - 1]]) : '';
+      if (ranked.length < topN) return patch({ notice: `Not applied: N = ${topN}, but the ranking has only ${ranked.length} experts.` });
+      const score = tie ? formatScore(ranking.score[ranking.order[tie.rank - 1]]) : '';
       const notice = tie && (includeTies ? describeIncludedTie(tie, score, topN) : describeCutTie(tie, score, 'tick “include ties”'));
-      get().setMask(topNOff(mask, ranked, n), notice);
+      get().setMask(topNOff(mask, ranked, n), notice, { ...chosen.selection, n, edited: false });
     },
 
     clearMask() {
-      get().setMask(emptyMask(get().steering.mask));
+      get().setMask(emptyMask(get().steering.mask), null, null);
     },
 
     setMaskOptions(p) {
@@ -105,7 +128,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
 
     saveMask(name) {
       const { mask, saved } = get().steering;
-      const entry: SavedMask = { name, savedAt: new Date().toISOString(), checkpoint: get().model.info?.checkpoint ?? '', mask };
+      const entry: SavedMask = { name, savedAt: new Date().toISOString(), checkpoint: get().model.info?.checkpoint ?? '', mask, source: get().steering.maskSource };
       const next = [...saved.filter((m) => m.name !== name), entry].sort((a, b) => a.name.localeCompare(b.name));
       writeSavedMasks(next);
       patch({ saved: next, maskName: name, notice: `Saved "${name}".` });
@@ -115,7 +138,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       const m = get().steering.saved.find((s) => s.name === name);
       if (!m) return;
       const other = m.checkpoint && m.checkpoint !== get().model.info?.checkpoint;
-      get().setMask(m.mask, other ? `"${name}" was saved on another checkpoint (${m.checkpoint.slice(0, 12)}…): check it fits.` : null);
+      get().setMask(m.mask, other ? `"${name}" was saved on another checkpoint (${m.checkpoint.slice(0, 12)}…): check it fits.` : null, m.source ?? null);
       patch({ maskName: name });
     },
 
@@ -132,6 +155,8 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
     scheduleLive() {
       const { live, gen } = get().steering;
       if (!live.auto || !gen.prompt.trim()) return;
+      const invalid = fieldProblem(get(), GEN_FIELDS);
+      if (invalid) return patchLive({ status: 'error', error: `Not re-run: ${invalid}` });
       clearTimeout(timer);
       patchLive({ status: 'waiting' });
       timer = setTimeout(() => void get().runLive(), DEBOUNCE_MS);
@@ -141,6 +166,8 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       clearTimeout(timer);
       const { gen, mask } = get().steering;
       if (!gen.prompt.trim()) return;
+      const invalid = fieldProblem(get(), GEN_FIELDS);
+      if (invalid) return patchLive({ status: 'error', error: `Not run: ${invalid}` });
       jobs.get('live')?.cancel();
       const mine = ++liveRun;
       const trace = (generationTraces.live = emptyTrace(mask));

@@ -8,9 +8,12 @@ import { ExpertGrid } from '../../heatmap/ExpertGrid.tsx';
 import { fmtPct } from '../../format.ts';
 import { compareRouting } from '../../state/datasets.ts';
 import { maskMarks } from '../../state/mask-ops.ts';
+import { GEN_FIELDS } from '../../state/number-input.ts';
+import { fieldProblem } from '../../state/slices/fields-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { GenSettingsForm } from '../GenSettingsForm.tsx';
 import { CompareTokenRouting } from '../token-routing/TokenRoutingPanels.tsx';
+import { MaskSourceLine } from '../MaskSource.tsx';
 import { TokenOutput } from '../TokenOutput.tsx';
 
 const fmtShare = format('+.1%');
@@ -20,12 +23,15 @@ export function CompareView() {
   const cmp = useApp((s) => s.compare);
   const mask = useApp((s) => s.steering.mask);
   const hasPrompt = useApp((s) => !!s.steering.gen.prompt.trim());
+  const invalid = useApp((s) => fieldProblem(s, GEN_FIELDS));
   const { runCompare, cancelCompare } = useActions();
   const running = cmp.baseline.status === 'running' || cmp.steered.status === 'running';
   const diff = useMemo(() => changedTokens(cmp.baseline.ids, cmp.steered.ids), [cmp.baseline.ids, cmp.steered.ids]);
   const routing = useMemo(() => routingShareDiff(compareRouting.baseline, compareRouting.steered), [cmp.routingVersion]);
   const scale = useMemo(() => divergingScale(routing, 'routing share, steered − baseline', fmtShare), [routing]);
   const usedMask = cmp.mask ?? mask;
+  const currentSource = useApp((s) => s.steering.maskSource);
+  const usedSource = cmp.mask ? cmp.maskSource : currentSource;
   const layers = model?.moeLayers ?? [];
   const experts = model?.experts ?? 0;
   const marks = useMemo(() => maskMarks(usedMask, layers, experts), [usedMask, layers, experts]);
@@ -37,7 +43,7 @@ export function CompareView() {
         <div className="panel-head">
           <h2>Baseline vs steered</h2>
           <div className="row">
-            <button type="button" disabled={!hasPrompt || !model} onClick={() => void runCompare()} data-testid="compare-run">Run both</button>
+            <button type="button" disabled={!hasPrompt || !model || !!invalid} title={invalid ? `Fix first: ${invalid}` : undefined} onClick={() => void runCompare()} data-testid="compare-run">Run both</button>
             <button type="button" className="secondary" disabled={!running} onClick={cancelCompare} data-testid="compare-cancel">Cancel</button>
           </div>
         </div>
@@ -45,6 +51,7 @@ export function CompareView() {
         <p className="hint">
           Same prompt and seed; baseline runs with an empty mask, steered with the current one ({off} off, {usedMask.entries.length - off} forced, {usedMask.mode}/{usedMask.forceWeight}).
         </p>
+        <MaskSourceLine source={usedSource} entries={usedMask.entries.length} testId="compare-mask-source" />
       </section>
       <div className="columns equal">
         <section className="panel pane" data-testid="compare-baseline-pane">

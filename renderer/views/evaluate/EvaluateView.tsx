@@ -3,8 +3,11 @@ import type { ProbeSetInfo } from '../../../engine/protocol/types.ts';
 import { ErrorText } from '../../components/ErrorText.tsx';
 import { NumberField } from '../../components/NumberField.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { EVAL_FIELDS, FIELD } from '../../state/number-input.ts';
+import { fieldProblem } from '../../state/slices/fields-slice.ts';
 import { isListingError, probeSetLabel } from '../../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
+import { MaskSourceLine } from '../MaskSource.tsx';
 import { EvaluationResults } from './EvaluationResults.tsx';
 
 export function EvaluateView() {
@@ -12,7 +15,9 @@ export function EvaluateView() {
   const sets = useApp(useShallow((s) => s.probes.sets.filter((x): x is ProbeSetInfo => !isListingError(x))));
   const selectedSet = useApp((s) => s.probes.selected);
   const mask = useApp((s) => s.steering.mask);
+  const maskSource = useApp((s) => s.steering.maskSource);
   const hasModel = useApp((s) => !!s.model.info);
+  const invalid = useApp((s) => fieldProblem(s, EVAL_FIELDS));
   const { setEvaluation, runEvaluation, cancelEvaluation } = useActions();
   const file = ev.file ?? selectedSet;
   const classes = sets.find((s) => s.file === file)?.classes ?? [];
@@ -24,6 +29,7 @@ export function EvaluateView() {
           Behaviour rate on the target class and accuracy on benign prompts, with no mask, with the current mask ({mask.entries.length} entries), with K random masks
           of the same shape, over the first 1…N entries (dose-response), and with the mask's experts forced on.
         </p>
+        <MaskSourceLine source={maskSource} entries={mask.entries.length} testId="eval-mask-source" />
         <div className="row controls wrap">
           <label className="field">
             <span>Probe set</span>
@@ -38,10 +44,11 @@ export function EvaluateView() {
               {classes.map((c) => <option key={c} value={c}>{c}</option>)}
             </select>
           </label>
-          <NumberField label="Random controls K" value={ev.randomControls} onChange={(randomControls) => setEvaluation({ randomControls })} min={0} max={100} testId="eval-random" />
-          <NumberField label="Dose N" value={ev.dose} onChange={(dose) => setEvaluation({ dose })} min={0} max={256} testId="eval-dose" />
-          <NumberField label="Max tokens" value={ev.maxTokens} onChange={(maxTokens) => setEvaluation({ maxTokens })} min={1} max={1024} testId="eval-max-tokens" />
-          <button type="button" disabled={!file || !hasModel || !!ev.progress || mask.entries.length === 0} onClick={() => void runEvaluation()} data-testid="eval-run">
+          <NumberField label="Random controls K" field={FIELD.evalRandom} value={ev.randomControls} onChange={(randomControls) => setEvaluation({ randomControls })} min={0} max={100} testId="eval-random" />
+          <NumberField label="Dose N" field={FIELD.evalDose} value={ev.dose} onChange={(dose) => setEvaluation({ dose })} min={0} max={256} testId="eval-dose" />
+          <NumberField label="Max tokens" field={FIELD.evalMaxTokens} value={ev.maxTokens} onChange={(maxTokens) => setEvaluation({ maxTokens })} min={1} max={1024} testId="eval-max-tokens" />
+          <button type="button" disabled={!file || !hasModel || !!ev.progress || mask.entries.length === 0 || !!invalid}
+            title={invalid ? `Fix first: ${invalid}` : undefined} onClick={() => void runEvaluation()} data-testid="eval-run">
             Evaluate
           </button>
           <button type="button" className="secondary" disabled={!ev.progress || ev.cancelling} onClick={cancelEvaluation} data-testid="eval-cancel">Cancel</button>
@@ -49,6 +56,7 @@ export function EvaluateView() {
         {mask.entries.length === 0 && <p className="hint">The mask is empty: set one in Steering first.</p>}
         {ev.progress && <ProgressBar testId="eval-progress" label={ev.cancelling ? 'Cancelling…' : ev.progress.condition} done={ev.progress.done} total={ev.progress.total} />}
         <ErrorText error={ev.error} testId="eval-error" />
+        {ev.result && <MaskSourceLine source={ev.maskSource} entries={ev.mask?.entries.length ?? 0} testId="eval-result-mask-source" what="The results below used a mask" />}
       </section>
       {ev.result && <EvaluationResults result={ev.result} entries={ev.mask?.entries.length ?? 0} />}
     </div>

@@ -3,12 +3,14 @@ import { Segmented } from '../../components/Segmented.tsx';
 import { errorText } from '../../host/engine-client.ts';
 import { useHost } from '../../host/use-host.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
+import { MaskSourceLine } from '../MaskSource.tsx';
 import { OutcomeLine, useExport, type Outcome } from './export-outcome.tsx';
 
 export function MaskExport() {
   const host = useHost();
   const mask = useApp((s) => s.steering.mask);
   const name = useApp((s) => s.steering.maskName);
+  const maskSource = useApp((s) => s.steering.maskSource);
   const precision = useApp((s) => s.model.info?.precision);
   const { setMaskName } = useActions();
   const [format, setFormat] = useState<'mote' | 'easysteer'>('mote');
@@ -31,6 +33,7 @@ export function MaskExport() {
     <section className="panel">
       <h2>Export mask</h2>
       <p className="hint">The current mask: {mask.entries.length} entries, {mask.mode}/{mask.forceWeight}{precision ? `; MoTE JSON records the model's identity and precision (${precision})` : ''}.</p>
+      <MaskSourceLine source={maskSource} entries={mask.entries.length} testId="export-mask-source" />
       <div className="row controls wrap">
         <input type="text" value={name} placeholder="name (optional)" onChange={(e) => setMaskName(e.target.value)} data-testid="export-mask-name" aria-label="mask name" />
         <Segmented<'mote' | 'easysteer'>

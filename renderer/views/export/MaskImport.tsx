@@ -12,7 +12,7 @@ export function MaskImport() {
     try {
       const r = await host.engine.call('mask.import', { json: await file.text(), source: file.name }).result;
       const off = r.mask.entries.filter((e) => e.state === 'off').length;
-      setMask(r.mask, `Imported ${r.name ? `"${r.name}" ` : ''}from ${file.name}.`);
+      setMask(r.mask, `Imported ${r.name ? `"${r.name}" ` : ''}from ${file.name}.`, null);
       setMaskName(r.name ?? '');
       setResult({ ok: true, text: `${file.name}: ${off} off, ${r.mask.entries.length - off} forced, ${r.mask.mode}/${r.mask.forceWeight} — now the current mask.`, warnings: r.warnings });
     } catch (err) {

@@ -24,6 +24,7 @@ export function ImagingControls() {
         <span>Run</span>
         <select value={im.runId ?? ''} onChange={(e) => void selectRun(Number(e.target.value))} className="run-select" data-testid="imaging-run" disabled={runs.length === 0}>
           {runs.length === 0 && <option value="">no runs for this model</option>}
+          {runs.length > 0 && im.runId === null && <option value="" disabled>pick a run</option>}
           {runs.map((r) => (
             <option key={r.id} value={r.id}>
               run {r.id} · {r.setId} · {r.status} ({r.recorded}/{r.promptCount}) · {r.precision}{runMismatch(r, info) === 'precision' ? ' (≠ model)' : ''}
@@ -31,6 +32,11 @@ export function ImagingControls() {
           ))}
         </select>
       </label>
+      {im.runMissing && (
+        <span className="badge warn" data-testid="imaging-run-missing" title="No other run is shown in its place: pick one.">
+          run {im.runMissing.id}{im.runMissing.label ? ` (${im.runMissing.label})` : ''} of your session no longer exists: pick a run
+        </span>
+      )}
       {run && runMismatch(run, info) === 'precision' && (
         <span className="badge warn run-precision-note" data-testid="imaging-run-precision"
           title="Rankings and heatmaps read what the run recorded; the loaded model runs at another precision (its routing can differ slightly).">

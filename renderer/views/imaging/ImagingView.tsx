@@ -29,7 +29,7 @@ export function ImagingView() {
       <section className="panel">
         <ImagingControls />
         <ErrorText error={im.error} testId="imaging-error" />
-        {im.runId === null && <p className="hint">No recorded run for this model yet: run a probe set first (Probes).</p>}
+        {im.runId === null && !im.runMissing && <p className="hint">No recorded run for this model yet: run a probe set first (Probes).</p>}
       </section>
       <div className="columns">
         <section className="panel grow heatmap-panel">

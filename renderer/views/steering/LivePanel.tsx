@@ -1,3 +1,5 @@
+import { GEN_FIELDS } from '../../state/number-input.ts';
+import { fieldProblem } from '../../state/slices/fields-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { GenSettingsForm } from '../GenSettingsForm.tsx';
 import { LiveTokenRouting } from '../token-routing/TokenRoutingPanels.tsx';
@@ -7,6 +9,7 @@ import { TokenOutput } from '../TokenOutput.tsx';
 export function LivePanel() {
   const live = useApp((s) => s.steering.live);
   const hasPrompt = useApp((s) => !!s.steering.gen.prompt.trim());
+  const invalid = useApp((s) => fieldProblem(s, GEN_FIELDS));
   const { runLive, setLiveAuto } = useActions();
   return (
     <section className="panel">
@@ -17,7 +20,7 @@ export function LivePanel() {
             <input type="checkbox" checked={live.auto} onChange={(e) => setLiveAuto(e.target.checked)} data-testid="live-auto" />
             re-run on mask change
           </label>
-          <button type="button" disabled={!hasPrompt} onClick={() => void runLive()} data-testid="live-run">Generate</button>
+          <button type="button" disabled={!hasPrompt || !!invalid} title={invalid ? `Fix first: ${invalid}` : undefined} onClick={() => void runLive()} data-testid="live-run">Generate</button>
         </div>
       </div>
       <GenSettingsForm testPrefix="live" onSubmit={() => void runLive()} />

@@ -1,16 +1,18 @@
 import type { ForceWeight, OffMode } from '../../../engine/protocol/types.ts';
 import { NumberField } from '../../components/NumberField.tsx';
 import { Segmented } from '../../components/Segmented.tsx';
+import { FIELD } from '../../state/number-input.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 
 export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
   const { mask, topN, includeTies } = useApp((s) => s.steering);
+  const topNInvalid = useApp((s) => !!s.fields[FIELD.topN]);
   const { setTopN, setIncludeTies, applyTopN, clearMask, setMaskOptions } = useActions();
   const off = mask.entries.filter((e) => e.state === 'off').length;
   return (
     <div className="row controls wrap">
-      <NumberField label="N" value={topN} onChange={setTopN} min={1} max={100_000} testId="steer-topn-count" />
-      <button type="button" disabled={!hasRanking} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
+      <NumberField label="N" field={FIELD.topN} value={topN} onChange={setTopN} min={1} max={100_000} testId="steer-topn-count" />
+      <button type="button" disabled={!hasRanking || topNInvalid} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
         Switch off top {topN}
       </button>
       <label className="check" title="When experts of equal score straddle the N-th place, switch all of them off">

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { describeRanking } from '../../state/selectors.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 
 /** Named masks kept in localStorage. */
@@ -29,6 +30,7 @@ export function MaskLibrary() {
                 <div className="item-title">{m.name}</div>
                 <div className="item-meta">
                   {m.mask.entries.length} entries · {m.mask.mode}/{m.mask.forceWeight}
+                  {m.source && ` · top ${m.source.n} of ${describeRanking(m.source)}${m.source.edited ? ', edited' : ''}`}
                   {m.checkpoint !== checkpoint && ' · other checkpoint'}
                 </div>
               </div>

@@ -5,9 +5,11 @@ import { ColorLegend } from '../../heatmap/ColorLegend.tsx';
 import { ExpertGrid } from '../../heatmap/ExpertGrid.tsx';
 import { heatmaps, rankings } from '../../state/datasets.ts';
 import { maskMarks, stateOf } from '../../state/mask-ops.ts';
+import { selectedRanking } from '../../state/selectors.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { CellTooltip } from '../imaging/CellTooltip.tsx';
 import { dimCells } from '../imaging/grid-values.ts';
+import { MaskSourceLine, TopNRanking } from '../MaskSource.tsx';
 import { LivePanel } from './LivePanel.tsx';
 import { MaskControls } from './MaskControls.tsx';
 import { MaskEntries } from './MaskEntries.tsx';
@@ -17,6 +19,8 @@ export function SteeringView() {
   const model = useApp((s) => s.model.info);
   const mask = useApp((s) => s.steering.mask);
   const notice = useApp((s) => s.steering.notice);
+  const maskSource = useApp((s) => s.steering.maskSource);
+  const rankingShown = useApp((s) => !!selectedRanking(s)?.shown);
   const { rankingKey, heatmapKey, dim, alpha } = useApp(useShallow((s) => ({ rankingKey: s.imaging.rankingKey, heatmapKey: s.imaging.heatmapKey, dim: s.imaging.dim, alpha: s.imaging.alpha })));
   const { cycleExpert } = useActions();
   const ranking = rankings.get(rankingKey);
@@ -42,7 +46,9 @@ export function SteeringView() {
               <ColorLegend scale={scale} />
             </div>
           </div>
-          <MaskControls hasRanking={!!fits} />
+          <MaskControls hasRanking={!!fits && rankingShown} />
+          <TopNRanking />
+          <MaskSourceLine source={maskSource} entries={mask.entries.length} testId="steer-mask-source" />
           <div className="notice-line">{notice && <div className="message" data-testid="steer-notice">{notice}</div>}</div>
           <ExpertGrid
             testId="steer-heatmap"
