@@ -9,10 +9,11 @@ import { loadTokenizer } from '../../engine/model/tokenizer.ts';
 import type { EngineMessage } from '../../engine/protocol/messages.ts';
 import type { ExpertMask } from '../../engine/protocol/types.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
-const MIXTRAL = path.resolve(ROOT, '../shared/golden/mixtral-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
+const MIXTRAL = sharedFolder('golden', 'mixtral-f32');
 const expected = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'expected.json'), 'utf8')) as { prompt_text: string; generated_ids: number[] };
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-host-'));

@@ -5,8 +5,9 @@ import { loadTokenizer, type TextTokenizer } from '../../engine/model/tokenizer.
 import { generate, type GenerationEvent, type GenerateParams } from '../../engine/runtime/generate.ts';
 import type { ModelRunner } from '../../engine/runtime/model-runner.ts';
 import { openRunner } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
-const GOLDEN = path.resolve(import.meta.dirname, '../../../shared/golden/qwen2_moe-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 /** From expected.json: greedy continuation of the prompt. */
 const PROMPT = [53, 56, 39, 59, 15, 60, 40];
 const GREEDY = [55, 55, 55, 51, 6, 55, 55, 15];
