@@ -12,7 +12,8 @@ import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
-import { maskFile, readMaskFile } from '../steering/mask-file.ts';
+import { readMaskFile } from '../steering/mask-file.ts';
+import { exportMask, MASK_FORMATS, type MaskFormat } from '../steering/mask-exchange.ts';
 import { choiceArg, intArg } from './arguments.ts';
 import { fitMask, modelOptions, openModel, type ModelOpenOptions } from './open-model.ts';
 import { progressReporter } from './progress.ts';
@@ -127,9 +128,10 @@ export function registerProbeCommands(program: Command): void {
     .option('--span <s>', 'tokens scored: prompt, response or last (prompt token)', choiceArg('--span', SPANS), 'prompt')
     .option('--top <n>', 'experts listed (and written with --mask-out)', intArg('--top', 1), 10)
     .option('--mask-out <file>', 'write the top experts as an "off" mask, in rank order')
+    .option('--mask-format <f>', 'file format of --mask-out: mote, easysteer (layer_configs) or steermoe (moe_manual_weights matrix)', choiceArg('--mask-format', MASK_FORMATS), 'mote')
     .option(...dbOption)
     .option('--json', 'as JSON')
-    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; maskOut?: string; db?: string; json?: boolean }) => {
+    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; maskOut?: string; maskFormat: MaskFormat; db?: string; json?: boolean }) => {
       const db = openDb(opts.db);
       const run = getRun(db, opts.run);
       const ranking = rankExperts(db, opts.run, opts.target, opts.method, opts.span);
@@ -137,8 +139,9 @@ export function registerProbeCommands(program: Command): void {
       const top = ranking.scores.slice(0, opts.top);
       if (opts.maskOut && run) {
         const entries = top.map((s) => ({ layer: s.layer, expert: s.expert, state: 'off' as const }));
-        const file = maskFile({ mode: 'backfill', forceWeight: 'natural', entries }, run.model, `top ${opts.top} ${opts.method} experts for ${opts.target} (run ${run.id})`);
-        fs.writeFileSync(opts.maskOut, JSON.stringify(file, null, 2) + '\n');
+        const name = `top ${opts.top} ${opts.method} experts for ${opts.target} (run ${run.id})`;
+        const { json } = exportMask({ mode: 'backfill', forceWeight: 'natural', entries }, opts.maskFormat, { identity: run.model, moeLayers: run.moeLayers }, name);
+        fs.writeFileSync(opts.maskOut, json);
       }
       if (opts.json) return console.log(JSON.stringify({ ...ranking, scores: top }, null, 2));
       console.log(`run ${opts.run}, target ${opts.target} (${ranking.targetPrompts} prompts) vs others (${ranking.otherPrompts}), ${opts.method}, span ${opts.span}`);

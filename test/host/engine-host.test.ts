@@ -260,7 +260,7 @@ describe('engine host', () => {
       /"soft" shifts router logits.*layer_configs\["x"\]: the key must be a decoder-layer index/);
     await rejects(importing(JSON.stringify({ layer_configs: { 0: { activate_ids: [0, 1, 2] } } })), 'failed', /layer 0: 3 experts forced, but the model selects only k=2/);
     await rejects(importing('{"entries": '), 'failed', /m\.json: not valid JSON/);
-    await rejects(importing('{"experts": [1]}'), 'failed', /neither a MoTE mask .* nor an EasySteer moe_router config/);
+    await rejects(importing('{"experts": [1]}'), 'failed', /neither a MoTE mask .*, an EasySteer moe_router config .* nor a SteerMoE matrix/);
   });
 
   it('lists and expands probe sets, a broken file with its error', async () => {

@@ -14,7 +14,6 @@ import { sharedFolder } from '../helpers/golden.ts';
  * Issue 11, items 1, 2 and 6 through the engine host, as the UI reaches it: every hostile file, path and mask gets
  * a clear error at once, and the engine answers the next request.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-hostile-'));

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadTokenizer, type TextTokenizer } from '../../engine/model/tokenizer.ts';
 import { generate, type GenerationEvent, type GenerateParams } from '../../engine/runtime/generate.ts';

@@ -1,8 +1,11 @@
+import type { MethodParams } from '../../../engine/protocol/methods.ts';
 import { useState } from 'react';
 import { Segmented } from '../../components/Segmented.tsx';
 import { useHost } from '../../host/use-host.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { OutcomeLine, useExport } from './export-outcome.tsx';
+
+type MaskFormat = MethodParams<'mask.export'>['format'];
 
 export function MaskExport() {
   const host = useHost();
@@ -10,7 +13,7 @@ export function MaskExport() {
   const name = useApp((s) => s.steering.maskName);
   const precision = useApp((s) => s.model.info?.precision);
   const { setMaskName } = useActions();
-  const [format, setFormat] = useState<'mote' | 'easysteer'>('mote');
+  const [format, setFormat] = useState<MaskFormat>('mote');
   const [outcome, run] = useExport();
   const exportMask = () =>
     run('Mask', async () => {
@@ -23,12 +26,13 @@ export function MaskExport() {
       <p className="hint">The current mask: {mask.entries.length} entries, {mask.mode}/{mask.forceWeight}{precision ? `; MoTE JSON records the model's identity and precision (${precision})` : ''}.</p>
       <div className="row controls wrap">
         <input type="text" value={name} placeholder="name (optional)" onChange={(e) => setMaskName(e.target.value)} data-testid="export-mask-name" aria-label="mask name" />
-        <Segmented<'mote' | 'easysteer'>
+        <Segmented<MaskFormat>
           label="mask format"
           value={format}
           options={[
             { value: 'mote', label: 'MoTE JSON', title: 'our format, with model identity' },
             { value: 'easysteer', label: 'EasySteer', title: "EasySteer's layer_configs form" },
+            { value: 'steermoe', label: 'SteerMoE', title: "SteerMoE's moe_manual_weights matrix: a row per decoder layer, +1 activate, −1 deactivate" },
           ]}
           onChange={setFormat}
           testId="export-mask-format"
