@@ -199,7 +199,14 @@ describe('mote CLI: version and --db', () => {
     const mask = path.join(dataDir, 'mask.json');
     const ranked = run('rank', '--run', '1', '--target', 'refused', '--top', '8', '--mask-out', mask, '--db', db, '--json');
     assert.equal(ranked.code, 0, ranked.stderr);
-    assert.equal(JSON.parse(ranked.stdout).scores.length, 8);
+    const top = (JSON.parse(ranked.stdout).scores as { layer: number; expert: number }[]).map((e) => `${e.layer}:${e.expert}`);
+    assert.equal(top.length, 8);
+    const steermoe = path.join(dataDir, 'mask.steermoe.json');
+    assert.equal(run('rank', '--run', '1', '--target', 'refused', '--top', '8', '--mask-out', steermoe, '--mask-format', 'steermoe', '--db', db).code, 0);
+    const matrix: number[][] = JSON.parse(fs.readFileSync(steermoe, 'utf8')).moe_manual_weights;
+    const off = matrix.flatMap((row, layer) => row.flatMap((v, expert) => (v === -1 ? [`${layer}:${expert}`] : [])));
+    assert.deepEqual(off.sort(), [...top].sort(), 'the SteerMoE matrix deactivates the ranked experts');
+    assert.ok(matrix.flat().every((v) => v === 0 || v === -1));
 
     const evaluated = run('eval', '--model', demo, '--set', path.join(ROOT, 'probes/demo-heldout.json'), '--mask', mask,
       '--random-control', '1', '--max-tokens', '8', '--db', db, '--json');
@@ -208,7 +215,7 @@ describe('mote CLI: version and --db', () => {
     const stored = new Database(db, { readonly: true });
     assert.deepEqual(stored.prepare('SELECT id FROM evaluations').all(), [{ id: evaluation }]);
     stored.close();
-    assert.deepEqual(fs.readdirSync(dataDir).sort(), ['elsewhere', 'mask.json', 'other.db'], 'no default database was created');
+    assert.deepEqual(fs.readdirSync(dataDir).sort(), ['elsewhere', 'mask.json', 'mask.steermoe.json', 'other.db'], 'no default database was created');
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });
