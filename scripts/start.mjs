@@ -65,7 +65,9 @@ function runForeground(command, commandArgs, env) {
   for (const signal of signals) process.on(signal, forward);
   const parent = process.ppid;
   const orphaned = setInterval(() => {
-    if (process.ppid !== parent) forward('SIGTERM');
+    if (process.ppid === parent) return;
+    clearInterval(orphaned);
+    forward('SIGTERM');
   }, 500);
   child.on('error', (err) => {
     console.error(`start: could not run ${command}: ${err.message}`);

@@ -8,6 +8,9 @@ import type { ExpertMask, ForceWeight, MaskEntry, OffMode } from '../../engine/s
 const SHARED_DIR = fileURLToPath(new URL('../../../shared', import.meta.url));
 /** golden-next: the five later families (DeepSeek-V3/V2, gpt-oss, Granite-MoE, Phi-3.5-MoE), same layout and schema. */
 const GOLDEN_SETS = ['golden', 'golden-next'];
+/** The sets' paths, which may be missing: resolve folders in them with sharedFolder, which says so clearly. */
+export const GOLDEN_DIR = path.join(SHARED_DIR, 'golden');
+export const GOLDEN_NEXT_DIR = path.join(SHARED_DIR, 'golden-next');
 
 /**
  * A folder of the shared reference checkpoints (`sharedFolder('golden', 'qwen2_moe-f32')`). Missing, it throws an
