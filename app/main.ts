@@ -111,7 +111,8 @@ function showAbout(): void {
 
 function onReady(): void {
   lockDownWebContents();
-  serveRenderer(path.join(app.getAppPath(), 'dist', 'renderer'));
+  const rendererDir = path.join(app.getAppPath(), 'dist', 'renderer');
+  serveRenderer(rendererDir);
   Menu.setApplicationMenu(buildMenu({ openModelFolder: () => void openModelFolder(), showAbout }, devTools, process.platform));
   registerFileHandlers(trustedWindow);
   ipcMain.on(CHANNELS.send, (event, raw: unknown) => {
@@ -131,7 +132,7 @@ function onReady(): void {
   });
   ipcMain.handle(CHANNELS.currentStatus, (event) => (trustedWindow(event) === null ? null : supervisor.currentStatus));
   supervisor.start();
-  mainWindow = createMainWindow(path.join(__dirname, 'preload.cjs'), devTools);
+  mainWindow = createMainWindow(path.join(__dirname, 'preload.cjs'), devTools, path.join(rendererDir, 'icon.png'));
   mainWindow.webContents.on('did-start-navigation', (details) => {
     if (details.isMainFrame && !details.isSameDocument) supervisor.clientGone();
   });

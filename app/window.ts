@@ -1,13 +1,15 @@
 import { BrowserWindow } from 'electron';
 import { START_URL } from './renderer-files.ts';
 
-export function createMainWindow(preload: string, devTools: boolean): BrowserWindow {
+/** `icon`: the app icon (dist/renderer/icon.png), for the window and, on Linux, the taskbar. */
+export function createMainWindow(preload: string, devTools: boolean, icon: string): BrowserWindow {
   const window = new BrowserWindow({
     width: 1440,
     height: 920,
     minWidth: 960,
     minHeight: 600,
     title: 'MoTE Studio',
+    icon,
     show: false,
     webPreferences: {
       preload,

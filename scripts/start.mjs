@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm start: MoTE Studio on the demo model, in Electron when its binary is installed, otherwise in browser mode.
-// Extra arguments (npm start -- --port 8080) go to Electron or to `mote serve`.
+// `npm start -- --browser` starts browser mode even where Electron is installed. Other arguments
+// (npm start -- --port 8080) go to Electron or to `mote serve`.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { bundleApp, bundleEngine } from './bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
+const browserOnly = process.argv.includes('--browser');
+const args = process.argv.slice(2).filter((arg) => arg !== '--browser');
 
 function newestChange(dir) {
   let newest = 0;
@@ -51,17 +53,28 @@ function electronBinary() {
   }
 }
 
-/** Runs a command in the foreground: signals sent to us go to it, and we exit as it exits. */
+/**
+ * Runs a command in the foreground: signals sent to us go to it, and we exit as it exits. `npm start` runs us
+ * through `sh -c`, and a `kill` of npm reaches only that shell: when our parent goes, the child is stopped as if we
+ * had been sent SIGTERM, so no server is left running.
+ */
 function runForeground(command, commandArgs, env) {
   const child = spawn(command, commandArgs, { cwd: root, env, stdio: 'inherit' });
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const forward = (signal) => child.kill(signal);
   for (const signal of signals) process.on(signal, forward);
+  const parent = process.ppid;
+  const orphaned = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphaned);
+    forward('SIGTERM');
+  }, 500);
   child.on('error', (err) => {
     console.error(`start: could not run ${command}: ${err.message}`);
     process.exit(1);
   });
   child.on('exit', (code, signal) => {
+    clearInterval(orphaned);
     for (const s of signals) process.off(s, forward);
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
@@ -69,7 +82,7 @@ function runForeground(command, commandArgs, env) {
 }
 
 buildRenderer();
-const electron = electronBinary();
+const electron = browserOnly ? null : electronBinary();
 if (electron) {
   try {
     await bundleApp();
@@ -83,7 +96,9 @@ if (electron) {
   delete env.ELECTRON_RUN_AS_NODE;
   runForeground(electron, [root, ...args], env);
 } else {
-  console.error("Electron's binary is not installed here (its download needs GitHub access; run "
-    + '`node node_modules/electron/install.js` where GitHub is reachable). Starting browser mode instead:');
+  if (!browserOnly) {
+    console.error("Electron's binary is not installed here (its download needs GitHub access; run "
+      + '`node node_modules/electron/install.js` where GitHub is reachable). Starting browser mode instead:');
+  }
   runForeground(process.execPath, [path.join(root, 'bin', 'mote.js'), 'serve', '--open', ...args], process.env);
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { appVersion } from '../host/app-version.ts';
 import { floatArg, intArg } from './arguments.ts';
 import { registerDbCommands } from './db-command.ts';
 import { runInspect } from './inspect.ts';
@@ -11,6 +12,7 @@ const program = new Command();
 program
   .name('mote')
   .description('MoTE Studio engine: inspect Mixture-of-Experts checkpoints, generate with routing capture and expert masks')
+  .version(appVersion().version, '-V, --version', 'print the version of MoTE Studio')
   .showHelpAfterError();
 
 program

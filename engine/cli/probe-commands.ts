@@ -16,7 +16,8 @@ import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
 import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
-import { maskFile, readMaskFile } from '../steering/mask-file.ts';
+import { readMaskFile } from '../steering/mask-file.ts';
+import { exportMask, MASK_FORMATS, type MaskFormat } from '../steering/mask-exchange.ts';
 import { choiceArg, intArg } from './arguments.ts';
 import { fitMask, modelOptions, openModel, type ModelOpenOptions } from './open-model.ts';
 import { progressReporter } from './progress.ts';
@@ -134,9 +135,10 @@ export function registerProbeCommands(program: Command): void {
     .option('--top <n>', 'experts listed (and written with --mask-out)', intArg('--top', 1), 10)
     .option('--include-ties', 'when the cut at --top splits experts of equal score, take all of them')
     .option('--mask-out <file>', 'write the top experts as an "off" mask, in rank order')
+    .option('--mask-format <f>', 'file format of --mask-out: mote, easysteer (layer_configs) or steermoe (moe_manual_weights matrix)', choiceArg('--mask-format', MASK_FORMATS), 'mote')
     .option(...dbOption)
     .option('--json', 'as JSON')
-    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; includeTies?: boolean; maskOut?: string; db?: string; json?: boolean }) => {
+    .action((opts: { run: number; target: string; method: RankMethod; span: Span; top: number; includeTies?: boolean; maskOut?: string; maskFormat: MaskFormat; db?: string; json?: boolean }) => {
       const db = openDb(opts.db);
       const run = getRun(db, opts.run);
       const ranking = rankExperts(db, opts.run, opts.target, opts.method, opts.span);
@@ -149,12 +151,13 @@ export function registerProbeCommands(program: Command): void {
         : describeCutTie(tie, formatScore(ranking.scores[tie.rank - 1].score), 'pass --include-ties'));
       if (opts.maskOut && run) {
         const entries = top.map((s) => ({ layer: s.layer, expert: s.expert, state: 'off' as const }));
-        const file = maskFile({ mode: 'backfill', forceWeight: 'natural', entries }, run.model, `top ${opts.top} ${opts.method} experts for ${opts.target} (run ${run.id})`);
+        const name = `top ${opts.top} ${opts.method} experts for ${opts.target} (run ${run.id})`;
         const tied = tie && ranking.scores.slice(tie.rank - 1, tie.rank - 1 + tie.size);
-        if (tie && tied) {
-          file.ties = { rank: tie.rank, score: tied[0].score, experts: tied.map(({ layer, expert }) => ({ layer, expert })), inMask: opts.includeTies ? tie.size : tie.kept, order: TIE_ORDER };
-        }
-        fs.writeFileSync(opts.maskOut, JSON.stringify(file, null, 2) + '\n');
+        const ties = tie && tied
+          ? { rank: tie.rank, score: tied[0].score, experts: tied.map(({ layer, expert }) => ({ layer, expert })), inMask: opts.includeTies ? tie.size : tie.kept, order: TIE_ORDER }
+          : undefined;
+        const { json } = exportMask({ mode: 'backfill', forceWeight: 'natural', entries }, opts.maskFormat, { identity: run.model, moeLayers: run.moeLayers }, name, ties);
+        fs.writeFileSync(opts.maskOut, json);
       }
       if (opts.json) return console.log(JSON.stringify({ ...ranking, scores: top, ...(tie ? { tieAtCut: { ...tie, included: opts.includeTies === true } } : {}) }, null, 2));
       console.log(`run ${opts.run}, target ${opts.target} (${ranking.targetPrompts} prompts) vs others (${ranking.otherPrompts}), ${opts.method}, span ${opts.span}`);

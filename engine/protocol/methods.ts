@@ -77,7 +77,7 @@ export const methodParams = {
     maxTokens: z.number().int().min(1).max(1024), behaviour: shortText.optional(), targetClass: shortText.optional(),
   }).strict(),
   /** Mask JSON in our format (with model identity) or EasySteer's layer_configs form. */
-  'mask.export': z.object({ mask, name: shortText.optional(), format: z.enum(['mote', 'easysteer']) }).strict(),
+  'mask.export': z.object({ mask, name: shortText.optional(), format: z.enum(['mote', 'easysteer', 'steermoe']) }).strict(),
   /**
    * Parses mask JSON (at most 16 MiB, MAX_MASK_ENTRIES entries) and checks it against the loaded model; errors say
    * exactly what does not fit (the first 20 problems, and how many more). `source` names it in messages.

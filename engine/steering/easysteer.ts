@@ -40,17 +40,24 @@ const HARD_MODES: Record<string, MaskEntry['state']> = {
 };
 const SOFT_MODES = ['soft', 'soft_topk', 'soft_random'];
 
+/**
+ * What stops `engine` (EasySteer or SteerMoE: both set an activated expert's log-softmaxed router score to the
+ * token's top + 0.01 and a deactivated one's to its lowest − 0.01) from reproducing the mask, as what to change.
+ */
+export function logitSwitchProblems(mask: ExpertMask, engine: string): string[] {
+  const problems: string[] = [];
+  if (mask.mode === 'drop' && mask.entries.some((e) => e.state === 'off')) {
+    problems.push(`${engine}'s deactivation gives an off expert's slot to the next-best expert: switch the mask to backfill mode`);
+  }
+  if (mask.forceWeight === 'natural' && mask.entries.some((e) => e.state === 'forced')) {
+    problems.push(`${engine}'s activation weights a forced expert like the top-scoring one: switch the force weight to max`);
+  }
+  return problems;
+}
+
 /** Fails, saying what to change, when the mask means something EasySteer's hard modes cannot reproduce. */
 export function toEasySteer(mask: ExpertMask): EasySteerConfig {
-  const off = mask.entries.some((e) => e.state === 'off');
-  const forced = mask.entries.some((e) => e.state === 'forced');
-  const problems: string[] = [];
-  if (off && mask.mode === 'drop') {
-    problems.push('EasySteer\'s "deactivate" gives an off expert\'s slot to the next-best expert: switch the mask to backfill mode');
-  }
-  if (forced && mask.forceWeight === 'natural') {
-    problems.push('EasySteer\'s "activate" weights a forced expert like the top-scoring one: switch the force weight to max');
-  }
+  const problems = logitSwitchProblems(mask, 'EasySteer');
   if (problems.length) throw new Error(`this mask cannot be written as an EasySteer config: ${problems.join('; ')}`);
   const byLayer = new Map<number, { forced: number[]; off: number[] }>();
   for (const e of mask.entries) {

@@ -1,10 +1,12 @@
 import { fromEasySteer, toEasySteer } from './easysteer.ts';
+import { fromSteerMoE, toSteerMoE } from './steermoe.ts';
 import type { ExpertMask } from './mask.ts';
 import { clip } from '../probes/inputs.ts';
-import { checkMaskFits, maskFile, parseMaskJson, parseMaskValue, toExpertMask } from './mask-file.ts';
+import { checkMaskFits, maskFile, parseMaskJson, parseMaskValue, toExpertMask, type MaskTies } from './mask-file.ts';
 import { assertEntriesFit, locate, type MaskTarget } from './mask-fit.ts';
 
-export type MaskFormat = 'mote' | 'easysteer';
+export const MASK_FORMATS = ['mote', 'easysteer', 'steermoe'] as const;
+export type MaskFormat = typeof MASK_FORMATS[number];
 
 export interface ImportedMask {
   mask: ExpertMask;
@@ -13,7 +15,8 @@ export interface ImportedMask {
 }
 
 /**
- * Reads mask JSON in either format (ours, with its model identity, or EasySteer's layer_configs) and checks it
+ * Reads mask JSON in any format (ours, with its model identity; EasySteer's layer_configs; SteerMoE's
+ * moe_manual_weights matrix) and checks it
  * against the loaded model; errors name `source` and say exactly what does not fit: the first problems and how
  * many more, so the message stays a few kilobytes whatever the input. Text over MAX_MASK_JSON_CHARS and masks of
  * more than MAX_MASK_ENTRIES entries are refused on their size.
@@ -23,6 +26,11 @@ export function importMask(text: string, source: string, target: MaskTarget): Im
   const value = parseMaskJson(text, source);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${source}: a mask is a JSON object`);
   const object = value as Record<string, unknown>;
+  if ('moe_manual_weights' in object) {
+    const { mask, entries } = fromSteerMoE(object, source, target);
+    assertEntriesFit(entries, target, source);
+    return { mask, name: null, warnings: [`${source} is a SteerMoE matrix, which names no model: only its shape, layers and k were checked`] };
+  }
   if ('format' in object || 'entries' in object) {
     const file = parseMaskValue(object, source);
     const { warnings } = checkMaskFits(file, target.identity, source);
@@ -34,16 +42,19 @@ export function importMask(text: string, source: string, target: MaskTarget): Im
     assertEntriesFit(entries, target, source);
     return { mask, name: null, warnings: [...warnings, `${source} is an EasySteer config, which names no model: only layers, experts and k were checked`] };
   }
-  throw new Error(`${source}: neither a MoTE mask ("format": "mote-mask") nor an EasySteer moe_router config ("layer_configs")`);
+  throw new Error(`${source}: neither a MoTE mask ("format": "mote-mask"), an EasySteer moe_router config ("layer_configs") nor a SteerMoE matrix ("moe_manual_weights")`);
 }
 
 /** The mask as file text in `format`, after checking it fits the loaded model. */
-export function exportMask(mask: ExpertMask, format: MaskFormat, target: MaskTarget, name?: string): { json: string; fileName: string } {
+export function exportMask(mask: ExpertMask, format: MaskFormat, target: MaskTarget, name?: string, ties?: MaskTies): { json: string; fileName: string } {
   assertEntriesFit(locate(mask.entries), target, 'the mask');
   const base = fileStem(name ?? 'mask');
   if (format === 'mote') {
-    return { json: JSON.stringify(maskFile(mask, target.identity, name), null, 2) + '\n', fileName: `${base}.mote-mask.json` };
+    const file = maskFile(mask, target.identity, name);
+    if (ties) file.ties = ties;
+    return { json: JSON.stringify(file, null, 2) + '\n', fileName: `${base}.mote-mask.json` };
   }
+  if (format === 'steermoe') return { json: toSteerMoE(mask, target), fileName: `${base}.steermoe.json` };
   return { json: JSON.stringify(toEasySteer(mask), null, 2) + '\n', fileName: `${base}.easysteer.json` };
 }
 

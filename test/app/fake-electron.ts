@@ -47,7 +47,7 @@ export function fakeElectron(appRoot: string, userData: string) {
   class FakeBrowserWindow extends EventEmitter {
     readonly webContents = new FakeWebContents();
     url = '';
-    constructor(readonly options: { webPreferences: Record<string, unknown> }) {
+    constructor(readonly options: { webPreferences: Record<string, unknown>; icon?: string }) {
       super();
       windows.push(this);
       appEvents.emit('web-contents-created', {}, this.webContents);

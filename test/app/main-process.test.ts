@@ -83,6 +83,7 @@ describe('the bundled main process, against a fake Electron', () => {
     );
     assert.equal(prefs.preload, path.join(appRoot, 'dist', 'app', 'preload.cjs'));
     assert.ok(fs.existsSync(prefs.preload as string));
+    assert.equal(window!.options.icon, path.join(appRoot, 'dist', 'renderer', 'icon.png'), 'the app icon, built into dist/renderer from renderer/public');
     assert.match(fake.log.find((l) => l.startsWith('menu')) ?? '', /Open Model Folder….*"quit".*"reload".*"toggleDevTools".*About MoTE Studio/);
   });
 

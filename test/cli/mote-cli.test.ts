@@ -6,10 +6,11 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 import { damage, damageFixture, offsetOf, pageOf, sha } from '../store/damage-helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 const expected = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'expected.json'), 'utf8'));
 
 function mote(...args: string[]) {
@@ -160,5 +161,61 @@ describe('mote db check, and commands on a damaged database (issue 11, case 5)',
     assert.match(r.stderr, /restore it from a backup, or start a new database with --db/);
     assert.doesNotMatch(r.stdout, /prompts recorded/);
     assert.equal(sha(file), before, 'nothing was written');
+  });
+});
+
+describe('mote CLI: version and --db', () => {
+  it('--version prints the version in package.json', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const r = mote(flag);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim(), version);
+    }
+  });
+
+  it('probe run, runs, rank and eval use the --db file, never the default database', () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-data-'));
+    const db = path.join(dataDir, 'elsewhere', 'runs.db');
+    const other = path.join(dataDir, 'other.db');
+    const run = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/mote.js'), ...args], {
+        encoding: 'utf8', env: { ...process.env, MOTE_CACHE_DIR: testCacheDir, MOTE_DATA_DIR: dataDir }, timeout: 300_000,
+      });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const demo = path.join(ROOT, 'models/demo');
+    const probed = run('probe', 'run', '--model', demo, '--set', path.join(ROOT, 'probes/demo-refusal.json'), '--db', db);
+    assert.equal(probed.code, 0, probed.stderr);
+    assert.match(probed.stdout, /^run 1: finished, 65 prompts recorded$/m);
+
+    assert.match(run('runs', 'list', '--db', db).stdout, /^1\tfinished\t65\/65\tdemo-refusal\t/m);
+    assert.match(run('runs', 'show', '1', '--db', db).stdout, /refused: 25 prompts/);
+    assert.match(run('runs', 'list', '--db', other).stdout, /^no runs yet/);
+    const missing = run('rank', '--run', '1', '--target', 'refused', '--db', other);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /run 1 does not exist/);
+
+    const mask = path.join(dataDir, 'mask.json');
+    const ranked = run('rank', '--run', '1', '--target', 'refused', '--top', '8', '--mask-out', mask, '--db', db, '--json');
+    assert.equal(ranked.code, 0, ranked.stderr);
+    const top = (JSON.parse(ranked.stdout).scores as { layer: number; expert: number }[]).map((e) => `${e.layer}:${e.expert}`);
+    assert.equal(top.length, 8);
+    const steermoe = path.join(dataDir, 'mask.steermoe.json');
+    assert.equal(run('rank', '--run', '1', '--target', 'refused', '--top', '8', '--mask-out', steermoe, '--mask-format', 'steermoe', '--db', db).code, 0);
+    const matrix: number[][] = JSON.parse(fs.readFileSync(steermoe, 'utf8')).moe_manual_weights;
+    const off = matrix.flatMap((row, layer) => row.flatMap((v, expert) => (v === -1 ? [`${layer}:${expert}`] : [])));
+    assert.deepEqual(off.sort(), [...top].sort(), 'the SteerMoE matrix deactivates the ranked experts');
+    assert.ok(matrix.flat().every((v) => v === 0 || v === -1));
+
+    const evaluated = run('eval', '--model', demo, '--set', path.join(ROOT, 'probes/demo-heldout.json'), '--mask', mask,
+      '--random-control', '1', '--max-tokens', '8', '--db', db, '--json');
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const { evaluation } = JSON.parse(evaluated.stdout);
+    const stored = new Database(db, { readonly: true });
+    assert.deepEqual(stored.prepare('SELECT id FROM evaluations').all(), [{ id: evaluation }]);
+    stored.close();
+    assert.deepEqual(fs.readdirSync(dataDir).sort(), ['elsewhere', 'mask.json', 'mask.steermoe.json', 'other.db'], 'no default database was created');
+    fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });

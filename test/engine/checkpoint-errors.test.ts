@@ -10,9 +10,9 @@ import { openCheckpoint } from '../../engine/model/checkpoint.ts';
 import { SafetensorsCheckpoint } from '../../engine/model/safetensors.ts';
 import { writeSafetensors } from '../helpers/safetensors.ts';
 import { openRunner, testCacheDir } from '../helpers/engine-run.ts';
-import { GOLDEN_DIR } from '../helpers/golden.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
-const GOLDEN = GOLDEN_DIR;
+const GOLDEN = sharedFolder('golden');
 
 /** A writable copy of a golden checkpoint folder. */
 function copyCheckpoint(name: string): string {

@@ -29,6 +29,8 @@ const WIDE: Record<Family, Record<string, unknown>> = {
   phimoe: { hidden_size: 64, intermediate_size: 64 },
 };
 
+const GOLDEN_CASES = goldenCaseNames();
+
 describe('quantised precisions reproduce float32 routing (fidelity report)', () => {
   it('demo model: int8 routes ≥ 99 % of expert slots as float32 does, int4 ≥ 95 %', async () => {
     const checkpoint = openCheckpoint(DEMO);
@@ -59,7 +61,7 @@ describe('quantised precisions reproduce float32 routing (fidelity report)', () 
     });
   }
 
-  for (const name of goldenCaseNames().filter((n) => n.endsWith('-bf16') || n.endsWith('-mxfp4'))) {
+  for (const name of GOLDEN_CASES.filter((n) => n.endsWith('-bf16') || n.endsWith('-mxfp4'))) {
     it(`${name}: bf16-as-f32 reproduces the BF16 checkpoint exactly; int8 and int4 run`, async () => {
       const { dir, expected } = loadGoldenCase(name);
       const rows = await measureFidelity(openCheckpoint(dir), [expected.prompt_ids], 8, ['bf16-as-f32', 'int8', 'int4'], options);

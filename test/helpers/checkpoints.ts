@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FAMILIES, NEXT_FAMILIES, parseReferenceConfig, type Family, type ReferenceConfig } from '../reference/config.ts';
 import { layerModules, type LayerModules, type MlpModules } from '../reference/weight-names.ts';
 import { DTYPE_BYTES, encodeFloats, quantizeMxfp4, type FloatDtype } from './dtype.ts';
-import { GOLDEN_DIR } from './golden.ts';
+import { sharedFolder } from './golden.ts';
 import { Prng } from './prng.ts';
 import { pythonJsonDumps } from './python-json.ts';
 import { elementCount, safetensorsLayout, tensorByteLength, type TensorSpec } from './safetensors.ts';
@@ -567,6 +567,6 @@ function writeMxfp4Experts(
 function copyGoldenTokenizer(dir: string, vocabSize: number): void {
   if (vocabSize < 64) throw new Error(`the word-level tokenizer has 64 tokens; vocab_size is ${vocabSize}`);
   for (const file of ['tokenizer.json', 'tokenizer_config.json']) {
-    fs.copyFileSync(path.join(GOLDEN_DIR, 'mixtral-f32', file), path.join(dir, file));
+    fs.copyFileSync(path.join(sharedFolder('golden', 'mixtral-f32'), file), path.join(dir, file));
   }
 }

@@ -4,11 +4,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExpertMask, ForceWeight, MaskEntry, OffMode } from '../../engine/steering/mask.ts';
 
-/** The golden folders sit beside this repository, in the shared workspace. */
-export const GOLDEN_DIR = fileURLToPath(new URL('../../../shared/golden', import.meta.url));
-/** The five later families (DeepSeek-V3/V2, gpt-oss, Granite-MoE, Phi-3.5-MoE), same layout and schema. */
-export const GOLDEN_NEXT_DIR = fileURLToPath(new URL('../../../shared/golden-next', import.meta.url));
-const GOLDEN_SETS = [GOLDEN_DIR, GOLDEN_NEXT_DIR];
+/** The golden folders sit beside this repository, in the shared workspace `../shared`. */
+const SHARED_DIR = fileURLToPath(new URL('../../../shared', import.meta.url));
+/** golden-next: the five later families (DeepSeek-V3/V2, gpt-oss, Granite-MoE, Phi-3.5-MoE), same layout and schema. */
+const GOLDEN_SETS = ['golden', 'golden-next'];
+/** The sets' paths, which may be missing: resolve folders in them with sharedFolder, which says so clearly. */
+export const GOLDEN_DIR = path.join(SHARED_DIR, 'golden');
+export const GOLDEN_NEXT_DIR = path.join(SHARED_DIR, 'golden-next');
+
+/**
+ * A folder of the shared reference checkpoints (`sharedFolder('golden', 'qwen2_moe-f32')`). Missing, it throws an
+ * error that names the folder and what it is; test files call it at their top level, so a checkout without
+ * `../shared` fails each such file with that message (a throw inside `describe` would count no failed test).
+ */
+export function sharedFolder(...parts: string[]): string {
+  const dir = path.join(SHARED_DIR, ...parts);
+  if (!fs.existsSync(dir)) {
+    throw new Error(`${dir} is missing: the golden reference checkpoints (tiny Hugging Face checkpoints with outputs `
+      + 'computed by a separate PyTorch implementation) that the engine tests compare against. They live in ../shared '
+      + 'beside this repository (shared/golden and shared/golden-next); see "Tests and benchmarks" in README.md.');
+  }
+  return dir;
+}
 
 export interface GoldenRouting {
   /** Decoder-layer index; dense layers are absent. */
@@ -55,10 +72,10 @@ export interface GoldenCase {
 }
 
 function casesOf(set: string): string[] {
-  return (JSON.parse(fs.readFileSync(path.join(set, 'index.json'), 'utf8')) as { cases: string[] }).cases;
+  return (JSON.parse(fs.readFileSync(path.join(sharedFolder(set), 'index.json'), 'utf8')) as { cases: string[] }).cases;
 }
 
-/** Every case of both golden sets; names are unique across them. */
+/** Every case of both golden sets; names are unique across them. Call it at a test file's top level (sharedFolder). */
 export function goldenCaseNames(): string[] {
   return GOLDEN_SETS.flatMap(casesOf);
 }
@@ -66,7 +83,7 @@ export function goldenCaseNames(): string[] {
 export function loadGoldenCase(name: string): GoldenCase {
   const set = GOLDEN_SETS.find((s) => casesOf(s).includes(name));
   if (!set) throw new Error(`no golden case ${name}`);
-  const dir = path.join(set, name);
+  const dir = path.join(sharedFolder(set), name);
   const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
   return { name, dir, config: readJson('config.json'), expected: readJson('expected.json') };
 }

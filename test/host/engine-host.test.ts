@@ -9,10 +9,11 @@ import { loadTokenizer } from '../../engine/model/tokenizer.ts';
 import type { EngineMessage } from '../../engine/protocol/messages.ts';
 import type { ExpertMask } from '../../engine/protocol/types.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
-const MIXTRAL = path.resolve(ROOT, '../shared/golden/mixtral-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
+const MIXTRAL = sharedFolder('golden', 'mixtral-f32');
 const expected = JSON.parse(fs.readFileSync(path.join(GOLDEN, 'expected.json'), 'utf8')) as { prompt_text: string; generated_ids: number[] };
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-host-'));
@@ -279,7 +280,7 @@ describe('engine host', () => {
       /"soft" shifts router logits.*layer_configs\["x"\]: the key must be a decoder-layer index/);
     await rejects(importing(JSON.stringify({ layer_configs: { 0: { activate_ids: [0, 1, 2] } } })), 'failed', /layer 0: 3 experts forced, but the model selects only k=2/);
     await rejects(importing('{"entries": '), 'failed', /m\.json: not valid JSON/);
-    await rejects(importing('{"experts": [1]}'), 'failed', /neither a MoTE mask .* nor an EasySteer moe_router config/);
+    await rejects(importing('{"experts": [1]}'), 'failed', /neither a MoTE mask .*, an EasySteer moe_router config .* nor a SteerMoE matrix/);
   });
 
   it('lists and expands probe sets, a broken file with its error', async () => {

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { EngineMessage } from '../../engine/protocol/messages.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 
 describe('engine process', () => {
   it('answers over the IPC channel of child_process.fork and exits when the parent disconnects', async () => {

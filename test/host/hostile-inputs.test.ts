@@ -8,13 +8,13 @@ import { EngineHost, MAX_ERROR_MESSAGE_CHARS } from '../../engine/host/engine-ho
 import { callHost, CallError } from '../../engine/host/local-client.ts';
 import type { ExpertMask } from '../../engine/protocol/types.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
 /**
  * Issue 11, items 1, 2 and 6 through the engine host, as the UI reaches it: every hostile file, path and mask gets
  * a clear error at once, and the engine answers the next request.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-hostile-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));

@@ -70,8 +70,10 @@ function assertRouting(actual: ReferenceRouting[], expected: GoldenRouting[], to
   });
 }
 
+const GOLDEN_CASES = goldenCaseNames();
+
 describe('reference forward pass reproduces the golden cases', () => {
-  for (const name of goldenCaseNames()) {
+  for (const name of GOLDEN_CASES) {
     it(`${name}: prefill, greedy steps, routing, steered runs`, () => {
       const { dir, config, expected } = loadGoldenCase(name);
       const weights = openCheckpointWeights(dir);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadTokenizer, type TextTokenizer } from '../../engine/model/tokenizer.ts';
 import { generate, type GenerationEvent, type GenerateParams } from '../../engine/runtime/generate.ts';
 import type { ModelRunner } from '../../engine/runtime/model-runner.ts';
 import { openRunner } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
-const GOLDEN = path.resolve(import.meta.dirname, '../../../shared/golden/qwen2_moe-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 /** From expected.json: greedy continuation of the prompt. */
 const PROMPT = [53, 56, 39, 59, 15, 60, 40];
 const GREEDY = [55, 55, 55, 51, 6, 55, 55, 15];

@@ -12,9 +12,10 @@ import { EngineHost } from '../../engine/host/engine-host.ts';
 import type { EngineMessage } from '../../engine/protocol/messages.ts';
 import { startServer, type RunningServer } from '../../engine/server/serve.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
+import { sharedFolder } from '../helpers/golden.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const GOLDEN = path.resolve(ROOT, '../shared/golden/qwen2_moe-f32');
+const GOLDEN = sharedFolder('golden', 'qwen2_moe-f32');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-serve-'));
 const staticDir = path.join(work, 'renderer');
 fs.mkdirSync(path.join(staticDir, 'assets'), { recursive: true });

@@ -1,3 +1,4 @@
+import type { MethodParams } from '../../../engine/protocol/methods.ts';
 import { useState } from 'react';
 import { Segmented } from '../../components/Segmented.tsx';
 import { errorText } from '../../host/engine-client.ts';
@@ -6,6 +7,8 @@ import { useActions, useApp } from '../../state/use-app.ts';
 import { MaskSourceLine } from '../MaskSource.tsx';
 import { OutcomeLine, useExport, type Outcome } from './export-outcome.tsx';
 
+type MaskFormat = MethodParams<'mask.export'>['format'];
+
 export function MaskExport() {
   const host = useHost();
   const mask = useApp((s) => s.steering.mask);
@@ -13,7 +16,7 @@ export function MaskExport() {
   const maskSource = useApp((s) => s.steering.maskSource);
   const precision = useApp((s) => s.model.info?.precision);
   const { setMaskName } = useActions();
-  const [format, setFormat] = useState<'mote' | 'easysteer'>('mote');
+  const [format, setFormat] = useState<MaskFormat>('mote');
   const [outcome, run] = useExport();
   const exportMask = () =>
     run('Mask', async () => {
@@ -36,12 +39,13 @@ export function MaskExport() {
       <MaskSourceLine source={maskSource} entries={mask.entries.length} testId="export-mask-source" />
       <div className="row controls wrap">
         <input type="text" value={name} placeholder="name (optional)" onChange={(e) => setMaskName(e.target.value)} data-testid="export-mask-name" aria-label="mask name" />
-        <Segmented<'mote' | 'easysteer'>
+        <Segmented<MaskFormat>
           label="mask format"
           value={format}
           options={[
             { value: 'mote', label: 'MoTE JSON', title: 'our format, with model identity' },
             { value: 'easysteer', label: 'EasySteer', title: "EasySteer's layer_configs form" },
+            { value: 'steermoe', label: 'SteerMoE', title: "SteerMoE's moe_manual_weights matrix: a row per decoder layer, +1 activate, −1 deactivate" },
           ]}
           onChange={setFormat}
           testId="export-mask-format"

@@ -22,7 +22,7 @@ export function MaskImport() {
   return (
     <section className="panel">
       <h2>Import mask</h2>
-      <p className="hint">MoTE mask JSON or EasySteer layer_configs. It is checked against the loaded model; anything that does not fit is listed.</p>
+      <p className="hint">MoTE mask JSON, EasySteer layer_configs or a SteerMoE moe_manual_weights matrix. It is checked against the loaded model; anything that does not fit is listed.</p>
       <input
         type="file"
         accept=".json,application/json"
