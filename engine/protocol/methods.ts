@@ -73,6 +73,8 @@ export const methodParams = {
   evaluate: z.object({
     file: filePath, mask, randomControls: z.number().int().min(0).max(100), dose: z.number().int().min(0).max(256),
     maxTokens: z.number().int().min(1).max(1024), behaviour: shortText.optional(), targetClass: shortText.optional(),
+    /** Outputs end before the first of these, besides EOS and the chat template's end-of-turn marker. */
+    stop: z.array(z.string().min(1).max(200)).max(16).optional(),
   }).strict(),
   /** Mask JSON in our format (with model identity) or EasySteer's layer_configs form. */
   'mask.export': z.object({ mask, name: shortText.optional(), format: z.enum(['mote', 'easysteer']) }).strict(),
@@ -86,7 +88,14 @@ export const methodParams = {
   'bundle.export': z.object({
     runId: runId.optional(), mask, seed: z.number().int().min(0),
     outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
+    /** Stored evaluations to include (all results, settings and per-prompt outcomes). */
+    evaluationIds: z.array(z.number().int().min(1)).max(1000).optional(),
   }).strict(),
+  /** Stored evaluations, newest first. */
+  'evaluations.list': empty,
+  'evaluations.get': z.object({ evaluationId: z.number().int().min(1) }).strict(),
+  /** `rates`: each condition's rates with 95 % Wilson intervals and the random-mask test; `prompts`: per-prompt outcomes. */
+  'evaluations.csv': z.object({ evaluationId: z.number().int().min(1), table: z.enum(['rates', 'prompts']) }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -106,11 +115,14 @@ export interface MethodResults {
   'runs.expertPrompts': T.PromptHit[];
   'runs.promptRouting': T.PromptRoutingView;
   generate: T.GenerationResult;
-  evaluate: T.EvaluationResult & { evaluationId: number };
+  evaluate: T.StoredEvaluation;
   'mask.export': { json: string; fileName: string };
   'mask.import': { mask: T.ExpertMask; name: string | null; warnings: string[] };
   'rankings.csv': { csv: string; fileName: string };
   'bundle.export': { json: string; fileName: string };
+  'evaluations.list': T.EvaluationSummary[];
+  'evaluations.get': T.StoredEvaluation;
+  'evaluations.csv': { csv: string; fileName: string };
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

@@ -43,6 +43,9 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'mask.import': { json: '{}', source: 's.json' },
   'rankings.csv': { runId: 1, target: 'a', method: 'rd', span: 'prompt' },
   'bundle.export': { mask, seed: 0, outputs: [{ label: 'l', text: 't' }] },
+  'evaluations.list': {},
+  'evaluations.get': { evaluationId: 1 },
+  'evaluations.csv': { evaluationId: 1, table: 'rates' },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 
