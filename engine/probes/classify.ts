@@ -25,7 +25,7 @@ const plainApostrophes = (s: string) => s.replace(/[\u2018\u2019\u02bc]/g, "'");
  * - `contains` (the default): the answer's words appear contiguously anywhere in the output;
  * - `exact`: the output's words are exactly the answer's;
  * - `first-sentence`: the answer's words appear contiguously in the output's first sentence (up to the first
- *   line break or `.`, `!`, `?` followed by a space or the end), so an answer in a run-on second turn does not count.
+ *   line break or `.`, `!`, `?` not followed by a letter or digit), so an answer in a run-on second turn does not count.
  * An answer with no letters or digits is never found.
  */
 export function answerFound(answer: string, text: string, match: AnswerMatchMode = 'contains'): boolean {
@@ -41,9 +41,9 @@ export function answerFound(answer: string, text: string, match: AnswerMatchMode
 
 const words = (s: string) => s.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
 
-/** Text up to the first sentence end ([.!?] then whitespace or the end) or line break, after leading space. */
+/** Text up to the first sentence end ([.!?] not followed by a letter or digit, so 3.14 and U.S. stay whole) or line break. */
 function firstSentence(text: string): string {
   const trimmed = text.trimStart();
-  const end = trimmed.search(/[.!?](\s|$)|\n/);
+  const end = trimmed.search(/[.!?](?![\p{L}\p{N}])|\n/u);
   return end < 0 ? trimmed : trimmed.slice(0, end);
 }
