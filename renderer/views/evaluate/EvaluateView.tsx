@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ProbeSetInfo } from '../../../engine/protocol/types.ts';
 import { ErrorText } from '../../components/ErrorText.tsx';
@@ -5,6 +6,7 @@ import { NumberField } from '../../components/NumberField.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { isListingError, probeSetLabel } from '../../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
+import { EvaluationList } from './EvaluationList.tsx';
 import { EvaluationResults } from './EvaluationResults.tsx';
 
 export function EvaluateView() {
@@ -13,7 +15,10 @@ export function EvaluateView() {
   const selectedSet = useApp((s) => s.probes.selected);
   const mask = useApp((s) => s.steering.mask);
   const hasModel = useApp((s) => !!s.model.info);
-  const { setEvaluation, runEvaluation, cancelEvaluation } = useActions();
+  const { setEvaluation, runEvaluation, cancelEvaluation, loadEvaluations } = useActions();
+  useEffect(() => {
+    if (hasModel) void loadEvaluations();
+  }, [hasModel, loadEvaluations]);
   const file = ev.file ?? selectedSet;
   const classes = sets.find((s) => s.file === file)?.classes ?? [];
   return (
@@ -41,6 +46,10 @@ export function EvaluateView() {
           <NumberField label="Random controls K" value={ev.randomControls} onChange={(randomControls) => setEvaluation({ randomControls })} min={0} max={100} testId="eval-random" />
           <NumberField label="Dose N" value={ev.dose} onChange={(dose) => setEvaluation({ dose })} min={0} max={256} testId="eval-dose" />
           <NumberField label="Max tokens" value={ev.maxTokens} onChange={(maxTokens) => setEvaluation({ maxTokens })} min={1} max={1024} testId="eval-max-tokens" />
+          <label className="field stop-field" title="Each output ends before the first of these (one per line; write a line break as \n), besides EOS and the chat template's end-of-turn marker">
+            <span>Stop at (one per line)</span>
+            <textarea value={ev.stop} onChange={(e) => setEvaluation({ stop: e.target.value })} placeholder="e.g. \nUser:" data-testid="eval-stop" />
+          </label>
           <button type="button" disabled={!file || !hasModel || !!ev.progress || mask.entries.length === 0} onClick={() => void runEvaluation()} data-testid="eval-run">
             Evaluate
           </button>
@@ -50,7 +59,8 @@ export function EvaluateView() {
         {ev.progress && <ProgressBar testId="eval-progress" label={ev.cancelling ? 'Cancelling…' : ev.progress.condition} done={ev.progress.done} total={ev.progress.total} />}
         <ErrorText error={ev.error} testId="eval-error" />
       </section>
-      {ev.result && <EvaluationResults result={ev.result} entries={ev.mask?.entries.length ?? 0} />}
+      {ev.result && <EvaluationResults result={ev.result} />}
+      <EvaluationList />
     </div>
   );
 }
