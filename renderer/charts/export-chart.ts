@@ -23,9 +23,10 @@ export function chartFile(figure: HTMLElement, title: string): ChartFile {
   const clone = svg.cloneNode(true) as SVGSVGElement;
   const source = [svg, ...svg.querySelectorAll('*')];
   const target = [clone, ...clone.querySelectorAll('*')];
+  // As presentation attributes: a style attribute would be refused by the page's Content-Security-Policy.
   source.forEach((el, i) => {
     const style = getComputedStyle(el);
-    target[i].setAttribute('style', STYLE_PROPS.map((p) => `${p}:${style.getPropertyValue(p)}`).join(';'));
+    for (const p of STYLE_PROPS) target[i].setAttribute(p, style.getPropertyValue(p));
     target[i].removeAttribute('class');
   });
   const width = Number(svg.getAttribute('width'));
@@ -55,20 +56,15 @@ export function chartFile(figure: HTMLElement, title: string): ChartFile {
   return { svg: text, width, height };
 }
 
-/** PNG at 2× of chartFile's SVG, drawn through an <img> onto a canvas. */
+/** PNG at 2× of chartFile's SVG, drawn through an <img> onto a canvas (a data: URL: the page's CSP allows no blob: images). */
 export async function chartPng(file: ChartFile): Promise<Blob> {
-  const url = URL.createObjectURL(new Blob([file.svg], { type: 'image/svg+xml' }));
-  try {
-    const img = new Image();
-    img.src = url;
-    await img.decode();
-    const scale = 2;
-    const canvas = document.createElement('canvas');
-    canvas.width = file.width * scale;
-    canvas.height = file.height * scale;
-    canvas.getContext('2d')!.drawImage(img, 0, 0, canvas.width, canvas.height);
-    return await new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('chart PNG: the canvas could not be encoded'))), 'image/png'));
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  const img = new Image();
+  img.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(file.svg)}`;
+  await img.decode();
+  const scale = 2;
+  const canvas = document.createElement('canvas');
+  canvas.width = file.width * scale;
+  canvas.height = file.height * scale;
+  canvas.getContext('2d')!.drawImage(img, 0, 0, canvas.width, canvas.height);
+  return new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('chart PNG: the canvas could not be encoded'))), 'image/png'));
 }
