@@ -71,7 +71,8 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
     generated.push(id);
     let piece = decoder.push(id);
     const stopAt = findStop(text + piece, p.stopStrings, text.length);
-    if (stopAt >= 0) piece = (text + piece).slice(text.length, stopAt);
+    // A stop string that began in text already streamed cannot be taken back from the stream, only from the result.
+    if (stopAt >= 0) piece = (text + piece).slice(text.length, Math.max(text.length, stopAt));
     const atContext = cache.length >= context;
     let routing: StepRouting | null = null;
     if (!atContext) {
@@ -81,6 +82,7 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
     text += piece;
     yield { type: 'token', index: generated.length - 1, id, text: piece, routing };
     if (stopAt >= 0) {
+      text = text.slice(0, stopAt);
       reason = 'stop-string';
       break;
     }

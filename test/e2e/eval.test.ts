@@ -185,12 +185,17 @@ describe('Evaluate in browser mode against the real engine (demo model)', { time
     fs.writeFileSync(path.join(SHOTS, 'eval-export-bars.png'), barsPng.bytes);
   });
 
-  it('keeps evaluations: a second one (K = 0) is listed above the first, which can be shown again', { timeout: 120_000 }, async () => {
+  it('keeps evaluations: a second one (K = 0, a stop string) is listed above the first, which can be shown again', { timeout: 120_000 }, async () => {
     await fill('eval-random', '0');
     await fill('eval-dose', '0');
+    await fill('eval-stop', ' with that');
     await tid('eval-run').click();
     await page.locator('[data-testid="eval-list"] tbody tr').nth(1).waitFor({ timeout: 120_000 });
     assert.match(await tid('eval-random-test').innerText(), /no random masks \(K = 0\): no p-value/);
+    assert.match(await tid('eval-meta').innerText(), /outputs end at <\|im_end\|>, " with that"/);
+    // Refusals are cut before the stop string, and still read as refusals.
+    const refusal = await page.locator('[data-testid="eval-changed"] tbody tr').first().innerText();
+    assert.match(refusal, /refused\s+I won't help\s+answered/, refusal);
     const ids = await page.locator('[data-testid="eval-list"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-evaluation')));
     assert.equal(ids.length, 2);
     assert.equal(ids[1], firstId);

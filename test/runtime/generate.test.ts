@@ -52,6 +52,14 @@ describe('generation loop', () => {
     assert.equal(done.text, 't55 t55 t55 ');
   });
 
+  it('cuts the text before a stop string that began in text already streamed', async () => {
+    const { done, tokens } = await collect(runner, tokenizer, { maxTokens: 8, stopStrings: ['5 t51'] });
+    assert.equal(done.reason, 'stop-string');
+    assert.equal(done.text, 't55 t55 t5');
+    const streamed = tokens.map((t) => t.text).join('');
+    assert.ok(streamed.startsWith(done.text) && streamed.length > done.text.length, `the stream cannot take back what it sent: ${JSON.stringify(streamed)}`);
+  });
+
   it('sampling with a seed is reproducible, and a different seed can differ', async () => {
     const sampling = { temperature: 1.5, topK: 20, topP: 0.95 };
     const a = await collect(runner, tokenizer, { maxTokens: 12, seed: 42, sampling });

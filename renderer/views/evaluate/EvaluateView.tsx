@@ -59,7 +59,7 @@ export function EvaluateView() {
         {ev.progress && <ProgressBar testId="eval-progress" label={ev.cancelling ? 'Cancelling…' : ev.progress.condition} done={ev.progress.done} total={ev.progress.total} />}
         <ErrorText error={ev.error} testId="eval-error" />
       </section>
-      {ev.result && <EvaluationResults result={ev.result} />}
+      {ev.result && <EvaluationResults key={ev.result.evaluationId} result={ev.result} />}
       <EvaluationList />
     </div>
   );
