@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { StoredEvaluation } from '../../engine/protocol/types.ts';
+import { parseCsv } from '../helpers/csv.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
 
 /**
@@ -137,5 +138,38 @@ describe('mote eval: answer matching, end of turn and stop strings', () => {
     assert.ok(r.stderr.includes(file), r.stderr);
     assert.match(r.stderr, /answerMatch/);
     assert.match(r.stderr, /contains/);
+  });
+
+  it('mote evals lists the stored evaluations and shows one as text, JSON or CSV', () => {
+    const list = mote('evals', 'list', '--db', db, '--json');
+    assert.equal(list.code, 0, list.stderr);
+    const all = JSON.parse(list.stdout) as { evaluationId: number; setId: string; randomP: number | null; randomControls: number }[];
+    assert.ok(all.length >= 7, `${all.length} evaluations stored`);
+    assert.deepEqual(all.map((e) => e.evaluationId), [...all.map((e) => e.evaluationId)].sort((a, b) => b - a), 'newest first');
+    assert.ok(all.every((e) => e.randomP === null && e.randomControls === 0));
+    const text = mote('evals', 'list', '--db', db);
+    assert.match(text.stdout, /^id\tset\tbehaviour/);
+
+    const id = String(all.at(-1)!.evaluationId);
+    const shown = mote('evals', 'show', id, '--db', db);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /rates with 95 % Wilson intervals/);
+    assert.match(shown.stdout, /baseline\s+0\s+100\.0 % \[20\.7, 100\.0\]/, 'one refused prompt: 1 of 1, Wilson [0.207, 1]');
+    assert.match(shown.stdout, /random-mask test: no random masks \(K = 0\): no p-value/);
+    assert.match(shown.stdout, /outcome changed by the mask: \d+ of 4 prompts/);
+    const stored = JSON.parse(mote('evals', 'show', id, '--db', db, '--json').stdout) as StoredEvaluation;
+    assert.equal(stored.evaluationId, Number(id));
+    const csv = parseCsv(mote('evals', 'show', id, '--db', db, '--csv', 'prompts').stdout);
+    assert.equal(csv.length, 5);
+    assert.equal(csv[0].slice(0, 5).join(), 'index,class,prompt,answer,baseline_label');
+    assert.equal(csv[2][9], stored.prompts[1].baseline.output, 'outputs with line breaks and quotes survive');
+    const out = path.join(work, 'rates.csv');
+    assert.equal(mote('evals', 'show', id, '--db', db, '--csv', 'rates', '--out', out).code, 0);
+    assert.match(fs.readFileSync(out, 'utf8'), /^condition,entries,measure,hits,n,rate,ci95_low,ci95_high\nbaseline,0,behaviour \(refused on refused\),1,1,1,0\.20654/);
+
+    const missing = mote('evals', 'show', '999', '--db', db);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /evaluation 999 does not exist in/);
+    assert.match(mote('evals', 'show', 'x', '--db', db).stderr, /<id> must be an integer ≥ 1/);
   });
 });

@@ -9,6 +9,7 @@ import { callHost } from '../../engine/host/local-client.ts';
 import type { ExpertMask, StoredEvaluation } from '../../engine/protocol/types.ts';
 import { openDatabase } from '../../engine/store/database.ts';
 import { saveEvaluation } from '../../engine/store/runs.ts';
+import { parseCsv } from '../helpers/csv.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -36,26 +37,6 @@ function wilson(hits: number, n: number): [number, number] {
   const mid = p + (z * z) / (2 * n);
   const spread = z * Math.sqrt(p * (1 - p) / n + (z * z) / (4 * n * n));
   return [(mid - spread) / (1 + (z * z) / n), (mid + spread) / (1 + (z * z) / n)];
-}
-
-/** RFC 4180 rows (quoted fields with "" and line breaks). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') field += text[i++];
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
-    else field += ch;
-  }
-  return rows;
 }
 
 describe('randomMaskTest', () => {
