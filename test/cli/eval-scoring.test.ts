@@ -157,6 +157,7 @@ describe('mote eval: answer matching, end of turn and stop strings', () => {
     assert.match(shown.stdout, /baseline\s+0\s+100\.0 % \[20\.7, 100\.0\]/, 'one refused prompt: 1 of 1, Wilson [0.207, 1]');
     assert.match(shown.stdout, /random-mask test: no random masks \(K = 0\): no p-value/);
     assert.match(shown.stdout, /outcome changed by the mask: \d+ of 4 prompts/);
+    assert.match(shown.stdout, /forcing the mask's experts on benign prompts: behaviour \d+\.\d % → \d+\.\d %, accuracy \d+\.\d % → \d+\.\d % \([+-]\d+\.\d points\)/);
     const stored = JSON.parse(mote('evals', 'show', id, '--db', db, '--json').stdout) as StoredEvaluation;
     assert.equal(stored.evaluationId, Number(id));
     const csv = parseCsv(mote('evals', 'show', id, '--db', db, '--csv', 'prompts').stdout);
