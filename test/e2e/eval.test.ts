@@ -204,6 +204,15 @@ describe('Evaluate in browser mode against the real engine (demo model)', { time
     await page.getByTestId('eval-meta').filter({ hasText: `Evaluation #${firstId} ` }).waitFor();
     assert.equal(await tid('eval-random-p').innerText(), 'p = 0.333');
     await shot('2-list');
+
+    // The run bundle carries the evaluation shown, whole.
+    await tid('tab-export').click();
+    assert.match(await tid('export-bundle-run').innerText(), new RegExp(`evaluation #${firstId} \\(the one shown in Evaluate`));
+    const [file] = await Promise.all([page.waitForEvent('download', { timeout: 20_000 }), tid('export-bundle').click()]);
+    const bundle = JSON.parse(fs.readFileSync((await file.path())!, 'utf8'));
+    assert.deepEqual(bundle.evaluations.map((e: { evaluationId: number }) => e.evaluationId), [Number(firstId)]);
+    assert.equal(bundle.evaluations[0].randomTest.p, 1 / 3);
+    assert.equal(bundle.evaluations[0].prompts.length, targetPrompts + benignPrompts);
   });
 
   it('no errors in the page', () => {
