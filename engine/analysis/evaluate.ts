@@ -7,7 +7,9 @@ import { generate } from '../runtime/generate.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { seededRandom } from '../runtime/sampling.ts';
 import { EMPTY_MASK, type ExpertMask, type MaskEntry } from '../steering/mask.ts';
-import type { ConditionResult, EvaluationResult } from '../protocol/types.ts';
+import { endOfTurnTokenIds } from '../model/end-of-turn.ts';
+import type { ConditionResult, EvaluationResult, PromptOutcome, PromptVerdict, Proportion, RandomMaskTest } from '../protocol/types.ts';
+import { wilsonInterval } from './statistics.ts';
 
 export type { ConditionResult, EvaluationResult };
 
@@ -25,6 +27,8 @@ export interface EvaluationOptions {
   /** Dose-response over the first 1…dose mask entries (0 = none). */
   dose: number;
   maxTokens: number;
+  /** Outputs end before the first of these (besides EOS and the chat template's end-of-turn marker). */
+  stop?: string[];
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, condition: string) => void;
 }
@@ -46,6 +50,35 @@ function randomMaskLike(entries: MaskEntry[], experts: number, seed: number): Ma
     return named.map((n, i) => ({ layer, expert: pool[i], state: n.state }));
   });
 }
+
+/** Smallest K at which a permutation p can reach 0.05: 1 / (K + 1) <= 0.05. */
+const MIN_CONTROLS_FOR_05 = 19;
+
+/**
+ * How many random masks cut the behaviour at least as much as the mask (their rate at or below the mask's), and
+ * the permutation p = (count + 1) / (K + 1).
+ */
+export function randomMaskTest(maskRate: number | null, randomRates: (number | null)[]): RandomMaskTest {
+  const controls = randomRates.length;
+  if (controls === 0) return { controls, atLeastAsLarge: 0, p: null, smallestP: null, note: 'no random masks (K = 0): no p-value' };
+  if (maskRate === null) return { controls, atLeastAsLarge: 0, p: null, smallestP: null, note: 'the mask has no behaviour rate (no target prompts): no p-value' };
+  const atLeastAsLarge = randomRates.filter((r) => r !== null && r <= maskRate).length;
+  const smallestP = 1 / (controls + 1);
+  return {
+    controls,
+    atLeastAsLarge,
+    p: (atLeastAsLarge + 1) / (controls + 1),
+    smallestP,
+    note: controls < MIN_CONTROLS_FOR_05
+      ? `K = ${controls} random masks is too few for a meaningful p: the smallest possible p is 1/${controls + 1} = ${smallestP.toFixed(3)}; use K ≥ ${MIN_CONTROLS_FOR_05} for p to reach 0.05`
+      : null,
+  };
+}
+
+const proportion = (hits: number, n: number): Proportion | null => {
+  const ci = wilsonInterval(hits, n);
+  return ci ? { hits, n, low: ci[0], high: ci[1] } : null;
+};
 
 /** MoTE evaluation (issue: fTRI §5): behaviour rate and benign accuracy with and without a mask, against controls. */
 export async function evaluateMask(runner: ModelRunner, tokenizer: TextTokenizer, opts: EvaluationOptions): Promise<EvaluationResult> {
@@ -73,42 +106,64 @@ export async function evaluateMask(runner: ModelRunner, tokenizer: TextTokenizer
       name: `random ${i + 1}`, mask: { ...opts.mask, entries: randomMaskLike(opts.mask.entries, runner.spec.numExperts, i + 1) }, prompts,
     })),
     ...Array.from({ length: Math.min(opts.dose, opts.mask.entries.length) }, (_, i) => ({
-      name: `top ${i + 1}`, mask: { ...opts.mask, entries: opts.mask.entries.slice(0, i + 1) }, prompts: target,
+      name: `top ${i + 1}`, mask: { ...opts.mask, entries: opts.mask.entries.slice(0, i + 1) }, prompts,
     })),
     ...(forcedEntries.length ? [{ name: 'forced on benign', mask: { ...opts.mask, entries: forcedEntries }, prompts: benign }] : []),
   ];
   for (const step of plan) runner.steering(step.mask, `evaluation condition "${step.name}"`);
   const total = plan.reduce((a, s) => a + s.prompts.length, 0);
   let done = 0;
+  const endOfTurn = endOfTurnTokenIds(tokenizer);
+  const stop = opts.stop ?? [];
+  const answerMatch = classifier.answerMatch ?? 'contains';
 
-  const runCondition = async (name: string, mask: ExpertMask, subset: ProbePrompt[]): Promise<ConditionResult> => {
-    const labels = new Map<number, { label: string; correct: boolean | null }>();
+  const runCondition = async (name: string, mask: ExpertMask, subset: ProbePrompt[]) => {
+    const verdicts = new Map<number, PromptVerdict>();
     for (const p of subset) {
       if (opts.signal?.aborted) throw new Error('evaluation cancelled');
       let text = '';
-      for await (const e of generate(runner, tokenizer, inputs.get(p.index)!.ids, { maxTokens: opts.maxTokens, mask, eosTokenIds: tokenizer.eosTokenIds })) {
+      for await (const e of generate(runner, tokenizer, inputs.get(p.index)!.ids, { maxTokens: opts.maxTokens, mask, eosTokenIds: endOfTurn, stopStrings: stop })) {
         if (e.type === 'done') text = e.text;
       }
-      labels.set(p.index, { label: classifyOutput(classifier, text), correct: p.answer === undefined ? null : answerFound(p.answer, text) });
+      verdicts.set(p.index, {
+        label: classifyOutput(classifier, text),
+        correct: p.answer === undefined ? null : answerFound(p.answer, text, answerMatch),
+        output: text,
+      });
       opts.onProgress?.(++done, total, name);
     }
-    const share = (ps: ProbePrompt[], test: (p: ProbePrompt) => boolean | null) => {
-      const values = ps.filter((p) => labels.has(p.index)).map(test).filter((v): v is boolean => v !== null);
-      return values.length ? values.filter(Boolean).length / values.length : null;
+    const count = (ps: ProbePrompt[], test: (v: PromptVerdict) => boolean | null) => {
+      const values = ps.filter((p) => verdicts.has(p.index)).map((p) => test(verdicts.get(p.index)!)).filter((v): v is boolean => v !== null);
+      return proportion(values.filter(Boolean).length, values.length);
     };
-    return {
+    const behaviourCount = count(target, (v) => v.label === behaviour);
+    const accuracy = count(benign, (v) => v.correct);
+    const benignBehaviour = count(benign, (v) => v.label === behaviour);
+    const rate = (c: Proportion | null) => (c ? c.hits / c.n : null);
+    const result: ConditionResult = {
       name,
       entries: mask.entries.length,
-      behaviourRate: share(target, (p) => labels.get(p.index)!.label === behaviour),
-      benignAccuracy: share(benign, (p) => labels.get(p.index)!.correct),
-      benignBehaviourRate: share(benign, (p) => labels.get(p.index)!.label === behaviour),
+      behaviourRate: rate(behaviourCount),
+      benignAccuracy: rate(accuracy),
+      benignBehaviourRate: rate(benignBehaviour),
+      behaviour: behaviourCount,
+      accuracy,
+      benignBehaviour,
     };
+    return { result, verdicts };
   };
 
-  const results: ConditionResult[] = [];
-  for (const step of plan) results.push(await runCondition(step.name, step.mask, step.prompts));
+  const runs: Awaited<ReturnType<typeof runCondition>>[] = [];
+  for (const step of plan) runs.push(await runCondition(step.name, step.mask, step.prompts));
+  const results = runs.map((r) => r.result);
   const randoms = results.filter((r) => r.name.startsWith('random '));
   const accuracies = randoms.map((r) => r.benignAccuracy).filter((v): v is number => v !== null);
+  const [baseline, masked] = runs;
+  const outcomes: PromptOutcome[] = prompts.map((p) => {
+    const b = baseline.verdicts.get(p.index)!;
+    const m = masked.verdicts.get(p.index)!;
+    return { index: p.index, class: p.class, text: p.text, answer: p.answer ?? null, baseline: b, masked: m, changed: b.label !== m.label || b.correct !== m.correct };
+  });
   return {
     setId: set.id,
     behaviour,
@@ -126,5 +181,11 @@ export async function evaluateMask(runner: ModelRunner, tokenizer: TextTokenizer
     } : null,
     dose: results.filter((r) => r.name.startsWith('top ')),
     forced: results.find((r) => r.name === 'forced on benign') ?? null,
+    randomTest: randomMaskTest(results[1].behaviourRate, randoms.map((r) => r.behaviourRate)),
+    prompts: outcomes,
+    settings: {
+      randomControls: opts.randomControls, dose: opts.dose, maxTokens: opts.maxTokens, stop, answerMatch,
+      endOfTurn: endOfTurn.map((id) => tokenizer.tokenText(id)),
+    },
   };
 }

@@ -64,3 +64,18 @@ export function benjaminiHochberg(pValues: number[]): number[] {
   }
   return q;
 }
+
+/**
+ * Wilson score interval for a proportion hits/n (Wilson 1927; R's prop.test without continuity correction,
+ * statsmodels' proportion_confint(method='wilson')): center ± half-width over 1 + z²/n. z = 1.959964 gives 95 %.
+ * Stays inside [0, 1] and is not degenerate at 0 or n hits, unlike the Wald interval. Null when n = 0.
+ */
+export function wilsonInterval(hits: number, n: number, z = 1.959963984540054): [number, number] | null {
+  if (n === 0) return null;
+  const p = hits / n;
+  const z2 = z * z;
+  const denominator = 1 + z2 / n;
+  const center = (p + z2 / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}

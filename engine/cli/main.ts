@@ -5,6 +5,7 @@ import { registerDbCommands } from './db-command.ts';
 import { runInspect } from './inspect.ts';
 import { runGenerate } from './generate-command.ts';
 import { modelOptions } from './open-model.ts';
+import { registerEvaluationCommands } from './evaluation-commands.ts';
 import { registerProbeCommands } from './probe-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 
@@ -42,6 +43,7 @@ modelOptions(program
   .action(runGenerate);
 
 registerProbeCommands(program);
+registerEvaluationCommands(program);
 registerServeCommand(program);
 registerDbCommands(program);
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { evaluateMask, type ConditionResult, type EvaluationResult } from '../analysis/evaluate.ts';
+import { evaluateMask } from '../analysis/evaluate.ts';
+import { storedEvaluation } from '../analysis/evaluation-record.ts';
 import { rankExperts } from '../analysis/rank.ts';
 import { cutWithTies, describeCutTie, describeIncludedTie, isTied, tieAtCut, TIE_ORDER } from '../common/ranking-ties.ts';
 import { formatP, formatScore } from '../common/statistics-format.ts';
@@ -14,17 +15,18 @@ import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
-import { getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
+import { getEvaluation, getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
 import { readMaskFile } from '../steering/mask-file.ts';
 import { exportMask, MASK_FORMATS, type MaskFormat } from '../steering/mask-exchange.ts';
 import { choiceArg, intArg } from './arguments.ts';
+import { formatEvaluation } from './evaluation-format.ts';
 import { fitMask, modelOptions, openModel, type ModelOpenOptions } from './open-model.ts';
 import { progressReporter } from './progress.ts';
 
-const dbOption = ['--db <file>', `SQLite file runs are recorded in (default ${defaultDatabaseFile()}; set MOTE_DATA_DIR to move it)`] as const;
+export const dbOption = ['--db <file>', `SQLite file runs are recorded in (default ${defaultDatabaseFile()}; set MOTE_DATA_DIR to move it)`] as const;
 
-function openDb(file: string | undefined) {
+export function openDb(file: string | undefined) {
   const target = file ?? defaultDatabaseFile();
   fs.mkdirSync(path.dirname(target), { recursive: true });
   return openDatabase(target);
@@ -48,7 +50,6 @@ async function withModelJob(opts: ModelOpenOptions & { db?: string; model: strin
   }
 }
 
-const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)} %`);
 
 export function registerProbeCommands(program: Command): void {
   const probe = program.command('probe').description('fTRI probe runs: record the routing of every prompt of a probe set');
@@ -179,10 +180,12 @@ export function registerProbeCommands(program: Command): void {
     .option('--behaviour <label>', "classifier label counted as the behaviour (default: the classifier's first rule)")
     .option('--target <class>', 'class the behaviour is expected on (default: the behaviour label if it is a class)')
     .option('--max-tokens <n>', 'greedy tokens generated per prompt', intArg('--max-tokens', 1), 32)
+    .option('--stop <text...>', "end each output before this text (besides EOS and the chat template's end-of-turn marker)")
+    .option('--changed', 'list every prompt whose outcome the mask changed (default: the first 5)')
     .option(...dbOption)
     .option('--json', 'as JSON');
   modelOptions(evalCommand)
-    .action(async (opts: ModelOpenOptions & { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; db?: string; json?: boolean }) => {
+    .action(async (opts: ModelOpenOptions & { model: string; set: string; mask: string; randomControl: number; dose: number; behaviour?: string; target?: string; maxTokens: number; stop?: string[]; changed?: boolean; db?: string; json?: boolean }) => {
       const set = loadProbeSet(opts.set);
       const parsedMask = readMaskFile(opts.mask);
       await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
@@ -190,34 +193,12 @@ export function registerProbeCommands(program: Command): void {
         const report = progressReporter('evaluating');
         const result = await evaluateMask(runner, tokenizer, {
           set, setPath: path.resolve(opts.set), mask, behaviour: opts.behaviour, targetClass: opts.target, randomControls: opts.randomControl, dose: opts.dose,
-          maxTokens: opts.maxTokens, signal, onProgress: (done, total, name) => report(done, total, name),
+          maxTokens: opts.maxTokens, stop: opts.stop, signal, onProgress: (done, total, name) => report(done, total, name),
         });
         const id = saveEvaluation(db, { runId: null, modelHash: runner.checkpoint.contentHash, setId: set.id, mask, result: { ...result, model: runner.identity } });
-        if (opts.json) console.log(JSON.stringify({ evaluation: id, ...result }, null, 2));
-        else console.log(formatEvaluation(result, id));
+        const stored = storedEvaluation(getEvaluation(db, id)!);
+        if (opts.json) console.log(JSON.stringify(stored, null, 2));
+        else console.log(formatEvaluation(stored, { allChanged: opts.changed }));
       });
     });
-}
-
-export function formatEvaluation(r: EvaluationResult, id: number): string {
-  const row = (c: ConditionResult) => [c.name.padEnd(18), String(c.entries).padStart(7), pct(c.behaviourRate).padStart(10), pct(c.benignAccuracy).padStart(10), pct(c.benignBehaviourRate).padStart(12)].join('  ');
-  const lines = [
-    `evaluation ${id}: set ${r.setId}; behaviour "${r.behaviour}" on class ${r.targetClass} (${r.targetPrompts} prompts), ${r.benignPrompts} benign prompts`,
-    ['condition'.padEnd(18), 'experts'.padStart(7), 'behaviour'.padStart(10), 'accuracy'.padStart(10), 'benign beh.'.padStart(12)].join('  '),
-    row(r.baseline),
-    row(r.masked),
-    ...r.randomControls.map(row),
-  ];
-  if (r.randomSummary) {
-    const s = r.randomSummary;
-    lines.push(`random masks: behaviour ${pct(s.behaviourMean)} ± ${pct(s.behaviourSd)}, accuracy ${pct(s.accuracyMean)} ± ${pct(s.accuracySd)}`);
-  }
-  const base = r.baseline.behaviourRate ?? 0;
-  if (base > 0) {
-    const cut = (v: number | null) => (v === null ? '—' : `${(((base - v) / base) * 100).toFixed(0)} %`);
-    lines.push(`relative cut in behaviour: mask ${cut(r.masked.behaviourRate)}, random ${cut(r.randomSummary?.behaviourMean ?? null)}`);
-  }
-  if (r.dose.length) lines.push('dose-response:', ...r.dose.map(row));
-  if (r.forced) lines.push(`forcing the mask's experts on benign prompts: behaviour ${pct(r.baseline.benignBehaviourRate)} → ${pct(r.forced.benignBehaviourRate)}`);
-  return lines.join('\n');
 }

@@ -1,3 +1,4 @@
+import type { StoredEvaluation } from '../protocol/types.ts';
 import type { ExpertMask } from '../steering/mask.ts';
 import { maskFile, type ModelIdentity } from '../steering/mask-file.ts';
 import type { Run } from '../store/runs.ts';
@@ -10,11 +11,13 @@ export interface BundleInput {
   mask: ExpertMask;
   seed: number;
   outputs: { label: string; text: string }[];
+  /** Stored evaluations to carry along, whole (results, settings, per-prompt outcomes). */
+  evaluations?: StoredEvaluation[];
 }
 
 /**
  * A self-describing record of a steering result: the model identity, the probe set (from the run), the mask as a
- * mote-mask file (importable as it is), the seed, the outputs and the app version.
+ * mote-mask file (importable as it is), the seed, the outputs, the evaluations asked for and the app version.
  */
 export function runBundle(input: BundleInput, now = new Date()): { json: string; fileName: string } {
   const { run } = input;
@@ -32,6 +35,7 @@ export function runBundle(input: BundleInput, now = new Date()): { json: string;
     mask: maskFile(input.mask, input.model),
     seed: input.seed,
     outputs: input.outputs,
+    evaluations: input.evaluations ?? [],
   };
   const stamp = now.toISOString().slice(0, 19).replace(/[:T]/g, '-');
   return { json: JSON.stringify(bundle, null, 2) + '\n', fileName: run ? `mote-run-${run.id}-${stamp}.bundle.json` : `mote-${stamp}.bundle.json` };

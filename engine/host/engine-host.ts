@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { evaluateMask } from '../analysis/evaluate.ts';
+import { evaluationFileName, evaluationPromptsCsv, evaluationRatesCsv, evaluationSummary, storedEvaluation } from '../analysis/evaluation-record.ts';
 import { rankExperts } from '../analysis/rank.ts';
 import { summarizeCheckpoint } from '../cli/inspect.ts';
 import { openCheckpoint, type Checkpoint } from '../model/checkpoint.ts';
@@ -18,7 +19,7 @@ import { unknownTokenReport } from '../probes/unknown-tokens.ts';
 import type { EngineEvents, EventName } from '../protocol/events.ts';
 import { clientMessageSchema, type EngineMessage, type ProtocolError } from '../protocol/messages.ts';
 import { methodParams, type Method, type MethodParams, type MethodResult } from '../protocol/methods.ts';
-import type { GenerationResult, MemoryEstimates, ModelInfo } from '../protocol/types.ts';
+import type { GenerationResult, MemoryEstimates, ModelInfo, StoredEvaluation } from '../protocol/types.ts';
 import { generate } from '../runtime/generate.ts';
 import { availableMemory, planMemory, runContext } from '../runtime/memory-guard.ts';
 import { ModelRunner } from '../runtime/model-runner.ts';
@@ -28,7 +29,7 @@ import { exportMask, importMask } from '../steering/mask-exchange.ts';
 import { maskFile } from '../steering/mask-file.ts';
 import { assertEntriesFit, locate, type MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
-import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
+import { getEvaluation, getPrompts, getRun, listEvaluations, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
 import { checkCheckpointFolder, FileAccess } from './file-access.ts';
@@ -240,10 +241,10 @@ export class EngineHost {
       if (job.signal.aborted) throw cancelled();
       const result = await evaluateMask(runner, tokenizer, {
         set, setPath, mask: p.mask, behaviour: p.behaviour, targetClass: p.targetClass, randomControls: p.randomControls, dose: p.dose,
-        maxTokens: p.maxTokens, signal: job.signal, onProgress: (done, total, condition) => job.event('evaluate.progress', { done, total, condition }),
+        maxTokens: p.maxTokens, stop: p.stop, signal: job.signal, onProgress: (done, total, condition) => job.event('evaluate.progress', { done, total, condition }),
       });
       const evaluationId = saveEvaluation(this.db, { runId: null, modelHash: info.checkpoint, setId: set.id, mask: p.mask, result: { ...result, model: info.identity } });
-      return { ...result, evaluationId };
+      return this.findEvaluation(evaluationId);
     }),
     'mask.export': async (p) => exportMask(p.mask, p.format, this.maskTarget(), p.name),
     'mask.import': async (p) => importMask(p.json, p.source ?? 'the imported mask', this.maskTarget()),
@@ -272,7 +273,14 @@ export class EngineHost {
       const { info } = this.loaded();
       this.checkMask(p.mask);
       const run = p.runId === undefined ? undefined : this.findRun(p.runId);
-      return runBundle({ model: info.identity, run, mask: p.mask, seed: p.seed, outputs: p.outputs });
+      const evaluations = (p.evaluationIds ?? []).map((id) => this.findEvaluation(id));
+      return runBundle({ model: info.identity, run, mask: p.mask, seed: p.seed, outputs: p.outputs, evaluations });
+    },
+    'evaluations.list': async () => listEvaluations(this.db).map((e) => evaluationSummary(storedEvaluation(e))),
+    'evaluations.get': async (p) => this.findEvaluation(p.evaluationId),
+    'evaluations.csv': async (p) => {
+      const e = this.findEvaluation(p.evaluationId);
+      return { csv: p.table === 'rates' ? evaluationRatesCsv(e) : evaluationPromptsCsv(e), fileName: evaluationFileName(e, p.table, 'csv') };
     },
   };
 
@@ -414,6 +422,12 @@ export class EngineHost {
     const run = getRun(this.db, runId);
     if (!run) throw new HostError('not-found', `run ${runId} does not exist in ${this.options.dbFile}`);
     return run;
+  }
+
+  private findEvaluation(evaluationId: number): StoredEvaluation {
+    const e = getEvaluation(this.db, evaluationId);
+    if (!e) throw new HostError('not-found', `evaluation ${evaluationId} does not exist in ${this.options.dbFile}`);
+    return storedEvaluation(e);
   }
 
   /** A probe set a request names: only in the probes or uploads folder, read without blocking (FileAccess). */

@@ -1,3 +1,4 @@
+import type { AnswerMatchMode } from '../protocol/types.ts';
 /**
  * Probe-set files (probes/*.json or *.yaml), DESIGN §7. Two types:
  * - "templates": every template is expanded with every combination of its slots' values, per class. A slot's
@@ -22,6 +23,8 @@ export interface OutputClassifier {
   /** Output labels that are not prompt classes, e.g. `refused`/`answered` for prompts classed
    * `sensitive`/`neutral`. Declaring them keeps a misspelt label from silently becoming a new one. */
   labels?: string[];
+  /** How expected answers are matched for benign accuracy (engine/probes/classify.ts); default `contains`. */
+  answerMatch?: AnswerMatchMode;
 }
 
 interface ProbeSetBase {

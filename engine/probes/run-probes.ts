@@ -1,5 +1,6 @@
 import type { ExpertMask } from '../steering/mask.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
+import { endOfTurnTokenIds } from '../model/end-of-turn.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import { generate } from '../runtime/generate.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
@@ -101,6 +102,7 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
   const progress = (prompt?: ProbeProgress['prompt']) =>
     opts.onProgress?.({ runId, done: finished.size + recorded, total: runPrompts.length, prompt });
   progress();
+  const endOfTurn = endOfTurnTokenIds(tokenizer);
   /** Runs one prompt through the model; resolves to what recordPrompt stores. */
   const compute = async (prompt: ProbePrompt): Promise<PromptRecord> => {
     const { ids, promptTokens } = idsByPrompt.get(prompt.index)!;
@@ -113,7 +115,7 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
       outputText = prompt.response ?? '';
     } else {
       for await (const event of generate(runner, tokenizer, ids, {
-        maxTokens: generateTokens, mask: runMask, eosTokenIds: tokenizer.eosTokenIds,
+        maxTokens: generateTokens, mask: runMask, eosTokenIds: endOfTurn,
       })) {
         if (event.type === 'prompt' && event.routing) routing.append(event.routing);
         if (event.type === 'token') {
@@ -134,7 +136,7 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
       promptTokens,
       outputText,
       label,
-      correct: prompt.answer !== undefined && label !== null ? answerFound(prompt.answer, outputText) : null,
+      correct: prompt.answer !== undefined && label !== null ? answerFound(prompt.answer, outputText, runSet.classifier?.answerMatch) : null,
       ...routing.toArrays(),
     };
   };

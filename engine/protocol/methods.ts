@@ -75,6 +75,8 @@ export const methodParams = {
   evaluate: z.object({
     file: filePath, mask, randomControls: z.number().int().min(0).max(100), dose: z.number().int().min(0).max(256),
     maxTokens: z.number().int().min(1).max(1024), behaviour: shortText.optional(), targetClass: shortText.optional(),
+    /** Outputs end before the first of these, besides EOS and the chat template's end-of-turn marker. */
+    stop: z.array(z.string().min(1).max(200)).max(16).optional(),
   }).strict(),
   /** Mask JSON in our format (with model identity) or EasySteer's layer_configs form. */
   'mask.export': z.object({ mask, name: shortText.optional(), format: z.enum(['mote', 'easysteer', 'steermoe']) }).strict(),
@@ -88,6 +90,8 @@ export const methodParams = {
   'bundle.export': z.object({
     runId: runId.optional(), mask, seed: z.number().int().min(0),
     outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
+    /** Stored evaluations to include (all results, settings and per-prompt outcomes). */
+    evaluationIds: z.array(z.number().int().min(1)).max(1000).optional(),
   }).strict(),
   /** The OpenAI-compatible endpoint: on or off, its base URL and API key, the model names it serves. */
   'openai.status': empty,
@@ -95,6 +99,11 @@ export const methodParams = {
   'openai.setEnabled': z.object({ enabled: z.boolean() }).strict(),
   /** Saves a mask (checked against the loaded model) as NAME.json in the endpoint's masks folder, replacing one of that name. */
   'openai.saveMask': z.object({ name: z.string().regex(MASK_NAME_PATTERN, 'letters, digits, ".", "_" and "-", not starting with "."'), mask }).strict(),
+  /** Stored evaluations, newest first. */
+  'evaluations.list': empty,
+  'evaluations.get': z.object({ evaluationId: z.number().int().min(1) }).strict(),
+  /** `rates`: each condition's rates with 95 % Wilson intervals and the random-mask test; `prompts`: per-prompt outcomes. */
+  'evaluations.csv': z.object({ evaluationId: z.number().int().min(1), table: z.enum(['rates', 'prompts']) }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -114,7 +123,7 @@ export interface MethodResults {
   'runs.expertPrompts': T.PromptHit[];
   'runs.promptRouting': T.PromptRoutingView;
   generate: T.GenerationResult;
-  evaluate: T.EvaluationResult & { evaluationId: number };
+  evaluate: T.StoredEvaluation;
   'mask.export': { json: string; fileName: string };
   'mask.import': { mask: T.ExpertMask; name: string | null; warnings: string[] };
   'rankings.csv': { csv: string; fileName: string };
@@ -123,6 +132,9 @@ export interface MethodResults {
   'openai.setEnabled': T.OpenAIEndpointStatus;
   /** Where the mask was saved and the model name that serves it. */
   'openai.saveMask': { file: string; model: string };
+  'evaluations.list': T.EvaluationSummary[];
+  'evaluations.get': T.StoredEvaluation;
+  'evaluations.csv': { csv: string; fileName: string };
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

@@ -264,12 +264,69 @@ export interface GenerationResult {
   reason: StopReason;
 }
 
+/** hits of n, with the 95 % Wilson score interval [low, high] of hits / n. */
+export interface Proportion {
+  hits: number;
+  n: number;
+  low: number;
+  high: number;
+}
+
 export interface ConditionResult {
   name: string;
   entries: number;
   behaviourRate: number | null;
   benignAccuracy: number | null;
   benignBehaviourRate: number | null;
+  /** The counts behind each rate, with 95 % Wilson intervals; null where the rate is null. */
+  behaviour: Proportion | null;
+  accuracy: Proportion | null;
+  benignBehaviour: Proportion | null;
+}
+
+/**
+ * Permutation test of the mask against random masks of the same shape: how many of the K random masks leave a
+ * behaviour rate at or below the mask's (cut at least as much); p = (count + 1) / (K + 1), whose smallest possible
+ * value is 1 / (K + 1). p is null when K = 0 or the mask's rate is unknown; `note` says so, or that K is too small
+ * for p to reach 0.05.
+ */
+export interface RandomMaskTest {
+  controls: number;
+  atLeastAsLarge: number;
+  p: number | null;
+  smallestP: number | null;
+  note: string | null;
+}
+
+export type AnswerMatchMode = 'contains' | 'exact' | 'first-sentence';
+
+/** One prompt's output under a condition: classifier label, answer verdict (null without an answer), output text. */
+export interface PromptVerdict {
+  label: string;
+  correct: boolean | null;
+  output: string;
+}
+
+export interface PromptOutcome {
+  index: number;
+  class: string;
+  text: string;
+  answer: string | null;
+  baseline: PromptVerdict;
+  masked: PromptVerdict;
+  /** Label or answer verdict differs between baseline and mask. */
+  changed: boolean;
+}
+
+export interface EvaluationSettings {
+  randomControls: number;
+  dose: number;
+  maxTokens: number;
+  /** User stop strings; outputs are cut before the first. */
+  stop: string[];
+  answerMatch: AnswerMatchMode;
+  /** Tokens that ended a generation (EOS and the chat template's end-of-turn marker), as the vocabulary spells them. */
+  endOfTurn: string[];
 }
 
 export interface EvaluationResult {
@@ -282,8 +339,39 @@ export interface EvaluationResult {
   masked: ConditionResult;
   randomControls: ConditionResult[];
   randomSummary: { behaviourMean: number; behaviourSd: number; accuracyMean: number | null; accuracySd: number | null } | null;
+  /** Masks of the first 1…N entries, each over every prompt (behaviour and benign accuracy). */
   dose: ConditionResult[];
+  /** The mask's experts forced on, over the benign prompts. */
   forced: ConditionResult | null;
+  randomTest: RandomMaskTest;
+  /** Every prompt's baseline and masked outcome, in probe-set order. */
+  prompts: PromptOutcome[];
+  /** null for evaluations stored before settings were recorded. */
+  settings: EvaluationSettings | null;
+}
+
+/** An evaluation as stored: its result, when it was made, the mask and the precision it ran at. */
+export interface StoredEvaluation extends EvaluationResult {
+  evaluationId: number;
+  createdAt: string;
+  mask: ExpertMask;
+  /** Precision the model ran at; null for evaluations stored without it. */
+  precision: string | null;
+}
+
+/** A line of the evaluations list. */
+export interface EvaluationSummary {
+  evaluationId: number;
+  createdAt: string;
+  setId: string;
+  behaviour: string;
+  targetClass: string;
+  entries: number;
+  baselineRate: number | null;
+  maskedRate: number | null;
+  randomP: number | null;
+  randomControls: number;
+  precision: string | null;
 }
 
 /** The OpenAI-compatible endpoint (engine/server/openai) as the app shows it. */

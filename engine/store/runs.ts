@@ -527,7 +527,16 @@ export function saveEvaluation(db: WritableDB, evaluation: NewEvaluation): numbe
 /** Newest first. */
 export function listEvaluations(db: ReadableDB): Evaluation[] {
   const rows = guarded(db, () => db.prepare('SELECT * FROM evaluations ORDER BY id DESC').all() as EvaluationRow[]);
-  return rows.map((row) => parseStored(db, `evaluation ${row.id}`, () => ({
+  return rows.map((row) => evaluationFromRow(db, row));
+}
+
+export function getEvaluation(db: ReadableDB, id: number): Evaluation | null {
+  const row = guarded(db, () => db.prepare('SELECT * FROM evaluations WHERE id = ?').get(id) as EvaluationRow | undefined);
+  return row ? evaluationFromRow(db, row) : null;
+}
+
+function evaluationFromRow(db: ReadableDB, row: EvaluationRow): Evaluation {
+  return parseStored(db, `evaluation ${row.id}`, () => ({
     id: row.id,
     runId: row.run_id,
     createdAt: row.created_at,
@@ -535,5 +544,5 @@ export function listEvaluations(db: ReadableDB): Evaluation[] {
     setId: row.set_id,
     mask: JSON.parse(row.mask_json) as ExpertMask,
     result: JSON.parse(row.result_json) as unknown,
-  })));
+  }));
 }

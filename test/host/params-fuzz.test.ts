@@ -46,6 +46,9 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'openai.status': {},
   'openai.setEnabled': { enabled: true },
   'openai.saveMask': { name: 'refusal-off', mask },
+  'evaluations.list': {},
+  'evaluations.get': { evaluationId: 1 },
+  'evaluations.csv': { evaluationId: 1, table: 'rates' },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 

@@ -74,3 +74,29 @@ describe('answerFound', () => {
     assert.equal(answerFound('...', 'anything ...'), false);
   });
 });
+
+describe('answerFound match modes', () => {
+  // A greedy answer that ran on into a made-up second turn, as models do when EOS is not their end-of-turn token.
+  const runOn = 'The capital of Peru is Lima.<|im_end|> Moscow.<|im_end|> 6 plus 3';
+  it('contains finds the answer anywhere, the run-on turn included', () => {
+    assert.ok(answerFound('Lima', runOn, 'contains'));
+    assert.ok(answerFound('Moscow', runOn, 'contains'));
+    assert.equal(answerFound('Moscow', runOn), true, 'contains is the default');
+  });
+
+  it('first-sentence only looks before the first sentence end or line break', () => {
+    assert.ok(answerFound('Lima', runOn, 'first-sentence'));
+    assert.equal(answerFound('Moscow', runOn, 'first-sentence'), false);
+    assert.equal(answerFound('Paris', 'Lyon\nParis', 'first-sentence'), false);
+    assert.ok(answerFound('3.14', '  Pi is 3.14 roughly! Then more.', 'first-sentence'), 'a point inside a number does not end the sentence');
+    assert.equal(answerFound('more', 'Pi is 3.14 roughly! Then more.', 'first-sentence'), false);
+  });
+
+  it('exact needs the whole output to be the answer, ignoring case and punctuation', () => {
+    assert.ok(answerFound('Lima', ' lima. ', 'exact'));
+    assert.ok(answerFound('The capital of Peru is Lima', 'The capital of Peru is Lima.', 'exact'));
+    assert.equal(answerFound('Lima', runOn, 'exact'), false);
+    assert.equal(answerFound('Lima', 'Lima, Peru', 'exact'), false);
+    assert.equal(answerFound('...', '...', 'exact'), false);
+  });
+});

@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import type { ProbeSetInfo } from '../../../engine/protocol/types.ts';
 import { ErrorText } from '../../components/ErrorText.tsx';
@@ -8,6 +9,7 @@ import { fieldProblem } from '../../state/slices/fields-slice.ts';
 import { isListingError, probeSetLabel } from '../../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 import { MaskSourceLine } from '../MaskSource.tsx';
+import { EvaluationList } from './EvaluationList.tsx';
 import { EvaluationResults } from './EvaluationResults.tsx';
 
 export function EvaluateView() {
@@ -18,7 +20,10 @@ export function EvaluateView() {
   const maskSource = useApp((s) => s.steering.maskSource);
   const hasModel = useApp((s) => !!s.model.info);
   const invalid = useApp((s) => fieldProblem(s, EVAL_FIELDS));
-  const { setEvaluation, runEvaluation, cancelEvaluation } = useActions();
+  const { setEvaluation, runEvaluation, cancelEvaluation, loadEvaluations } = useActions();
+  useEffect(() => {
+    if (hasModel) void loadEvaluations();
+  }, [hasModel, loadEvaluations]);
   const file = ev.file ?? selectedSet;
   const classes = sets.find((s) => s.file === file)?.classes ?? [];
   return (
@@ -47,6 +52,10 @@ export function EvaluateView() {
           <NumberField label="Random controls K" field={FIELD.evalRandom} value={ev.randomControls} onChange={(randomControls) => setEvaluation({ randomControls })} min={0} max={100} testId="eval-random" />
           <NumberField label="Dose N" field={FIELD.evalDose} value={ev.dose} onChange={(dose) => setEvaluation({ dose })} min={0} max={256} testId="eval-dose" />
           <NumberField label="Max tokens" field={FIELD.evalMaxTokens} value={ev.maxTokens} onChange={(maxTokens) => setEvaluation({ maxTokens })} min={1} max={1024} testId="eval-max-tokens" />
+          <label className="field stop-field" title="Each output ends before the first of these (one per line; write a line break as \n), besides EOS and the chat template's end-of-turn marker">
+            <span>Stop at (one per line)</span>
+            <textarea value={ev.stop} onChange={(e) => setEvaluation({ stop: e.target.value })} placeholder="e.g. \nUser:" data-testid="eval-stop" />
+          </label>
           <button type="button" disabled={!file || !hasModel || !!ev.progress || mask.entries.length === 0 || !!invalid}
             title={invalid ? `Fix first: ${invalid}` : undefined} onClick={() => void runEvaluation()} data-testid="eval-run">
             Evaluate
@@ -58,7 +67,8 @@ export function EvaluateView() {
         <ErrorText error={ev.error} testId="eval-error" />
         {ev.result && <MaskSourceLine source={ev.maskSource} entries={ev.mask?.entries.length ?? 0} testId="eval-result-mask-source" what="The results below used a mask" />}
       </section>
-      {ev.result && <EvaluationResults result={ev.result} entries={ev.mask?.entries.length ?? 0} />}
+      {ev.result && <EvaluationResults key={ev.result.evaluationId} result={ev.result} />}
+      <EvaluationList />
     </div>
   );
 }
