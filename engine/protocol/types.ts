@@ -46,6 +46,18 @@ export interface ModelIdentity {
   checkpoint: string;
   /** Absent in records made before precisions existed: those are f32. */
   precision?: Precision;
+  /** Set when the routing was recorded through an inference server rather than this engine. */
+  remote?: RemoteModel;
+}
+
+export type RemoteBackendName = 'sglang' | 'vllm';
+
+/** The server a remote run was recorded through. */
+export interface RemoteModel {
+  url: string;
+  backend: RemoteBackendName;
+  /** The model name the server serves (the OpenAI `model` field). */
+  modelId: string;
 }
 
 /** What `mote inspect` reports about a checkpoint. */
