@@ -129,23 +129,45 @@ export async function runRemoteProbes(db: WritableDB, opts: RemoteProbeRunOption
     };
   };
 
+  // Answers may arrive out of order; prompts are committed in index order, as a local run commits them, so the
+  // floating-point sums in the counts (and so the rankings) come out bit for bit as a local run's, resumed or not.
   const pending = prompts.filter((p) => !finished.has(p.index));
+  const workers = Math.max(1, Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, pending.length));
+  const window = 2 * workers;
+  const answered = new Map<number, PromptRecord>();
   let next = 0;
+  let commitAt = 0;
   let failure: Error | undefined;
+  let waiting: (() => void)[] = [];
+  const wakeAll = () => {
+    for (const wake of waiting) wake();
+    waiting = [];
+  };
+  signal.addEventListener('abort', wakeAll);
+  const commitReady = () => {
+    for (let record = answered.get(commitAt); record; record = answered.get(commitAt)) {
+      answered.delete(commitAt++);
+      if (recordPrompt(db, runId, record, shape.moeLayers, shape.topK)) recorded++;
+      progress({ index: record.idx, class: record.class, label: record.label, tokens: record.tokenIds.length });
+    }
+    wakeAll();
+  };
   const worker = async () => {
     while (!failure && !signal.aborted && next < pending.length) {
-      const prompt = pending[next++];
+      if (next >= commitAt + window) {
+        await new Promise<void>((resolve) => waiting.push(resolve));
+        continue;
+      }
+      const at = next++;
       try {
-        const record = await compute(prompt);
-        if (recordPrompt(db, runId, record, shape.moeLayers, shape.topK)) recorded++;
-        progress({ index: record.idx, class: record.class, label: record.label, tokens: record.tokenIds.length });
+        answered.set(at, await compute(pending[at]));
+        commitReady();
       } catch (err) {
         if (!failure && !opts.signal?.aborted) failure = err as Error;
         stop.abort();
       }
     }
   };
-  const workers = Math.max(1, Math.min(opts.concurrency ?? DEFAULT_CONCURRENCY, pending.length));
   await Promise.all(Array.from({ length: workers }, worker));
   if (failure) {
     setRunStatus(db, runId, 'failed', failure.message);

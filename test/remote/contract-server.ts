@@ -50,6 +50,8 @@ export interface ContractServerOptions {
   omitCachedPrefix?: boolean;
   /** SGLang started without --enable-return-routed-experts. */
   routingDisabled?: boolean;
+  /** Holds each answer back 0–2 × this many ms (by prompt length), so answers overtake one another. */
+  jitterMs?: number;
 }
 
 export interface ContractServer {
@@ -120,6 +122,7 @@ export async function startContractServer(opts: ContractServerOptions): Promise<
     if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens <= 0) return sendError(res, opts.backend, 400, 'max_tokens must be positive');
     const messages = body.messages as { role: string; content: string }[];
     const g = await serialized(() => run(runner, tokenizer, messages, maxTokens));
+    if (opts.jitterMs) await new Promise((resolve) => setTimeout(resolve, (g.promptIds.length % 3) * opts.jitterMs!));
     const key = g.promptIds.join(',');
     const cached = seenPrompts.has(key) ? g.promptIds.length : 0;
     seenPrompts.add(key);

@@ -82,7 +82,7 @@ describe('remote recording through the SGLang and vLLM contract servers', () => 
     it(`${backend}: counts, rankings, tokens and routing equal a local run of the same set`, async () => {
       const db = newDb();
       let url = '';
-      const result = await withServer({ backend }, async (server) => {
+      const result = await withServer({ backend, jitterMs: 30 }, async (server) => {
         url = server.url;
         const r = await remoteRun(db, server, backend);
         assert.ok(server.maxInFlight > 1, 'requests overlap');
@@ -175,7 +175,7 @@ describe('remote recording through the SGLang and vLLM contract servers', () => 
         '--config', CONFIG, '--set', SET_FILE, '--db', dbFile, '--concurrency', '2'];
       const env = { ...process.env, MOTE_REMOTE_API_KEY: 'sesame' };
       const killedAt = await new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
         const timer = setInterval(() => {
           if (server.requests >= 20) {
             clearInterval(timer);
@@ -189,7 +189,8 @@ describe('remote recording through the SGLang and vLLM contract servers', () => 
       const partial = getPrompts(db, 1).length;
       db.close();
       assert.ok(partial > 0 && partial < 65, `killed mid-run after ${partial} prompts (${killedAt} requests)`);
-      const second = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+      // Not spawnSync: the server answers from this process's event loop.
+      const second = await runToEnd(process.execPath, args, env);
       assert.equal(second.status, 0, second.stderr);
       assert.match(second.stdout, new RegExp(`run 1: finished, ${65 - partial} prompts recorded through vllm at .* \\(resumed after ${partial} recorded prompts\\)`));
     });
@@ -208,3 +209,15 @@ describe('remote recording through the SGLang and vLLM contract servers', () => 
     assert.match(r.stderr, /--remote needs --config \(neither server reports the layer, expert and top-k counts/);
   });
 });
+
+function runToEnd(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
