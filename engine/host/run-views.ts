@@ -67,7 +67,7 @@ export function promptRoutingView(db: ReadableDB, run: Run, idx: number, texts: 
     layers: routing.moeLayers,
     k: routing.k,
     selected: Array.from(routing.selected),
-    weights: Array.from(routing.weights, (w) => Number(w.toFixed(6))),
+    weights: Array.from(routing.weights, (w) => (Number.isNaN(w) ? null : Number(w.toFixed(6)))),
   };
 }
 

@@ -239,7 +239,8 @@ export interface PromptRoutingView {
   layers: number[];
   k: number;
   selected: number[];
-  weights: number[];
+  /** null where the run has no mixing weights (runs recorded through a server, which sends expert ids only). */
+  weights: (number | null)[];
 }
 
 /** One token's routing per MoE layer: experts best first with their mixing weights. */
