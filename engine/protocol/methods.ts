@@ -87,6 +87,15 @@ export const methodParams = {
     runId: runId.optional(), mask, seed: z.number().int().min(0),
     outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
   }).strict(),
+  /**
+   * fTRI probe run through an SGLang or vLLM server started with --enable-return-routed-experts (no model need be
+   * loaded); `config` is the served model's config.json text. Events and result as probes.run.
+   */
+  'probes.runRemote': z.object({
+    file: filePath, generateTokens: z.number().int().min(0).max(4096), resumeRunId: runId.optional(), forceNew: z.boolean().optional(),
+    url: z.string().url().max(2048), backend: z.enum(['sglang', 'vllm']), modelId: z.string().min(1).max(512),
+    apiKey: z.string().max(4096).optional(), config: z.string().min(2).max(1024 * 1024), concurrency: z.number().int().min(1).max(64).optional(),
+  }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -111,6 +120,7 @@ export interface MethodResults {
   'mask.import': { mask: T.ExpertMask; name: string | null; warnings: string[] };
   'rankings.csv': { csv: string; fileName: string };
   'bundle.export': { json: string; fileName: string };
+  'probes.runRemote': MethodResults['probes.run'];
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

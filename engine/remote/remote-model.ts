@@ -34,17 +34,21 @@ export interface RemoteModelInfo {
 
 export function remoteModelInfo(server: RemoteModel, configFile: string): RemoteModelInfo {
   const file = path.resolve(configFile);
-  const config = readJsonFile(file);
-  const family = familyFor(config['model_type'], file);
-  const spec = family.spec(new ConfigReader(file, config));
+  return remoteModelFromConfig(server, readJsonFile(file), file, path.dirname(file));
+}
+
+/** As remoteModelInfo, from config.json already parsed; `source` names it in errors. */
+export function remoteModelFromConfig(server: RemoteModel, config: Record<string, unknown>, source: string, configDir: string): RemoteModelInfo {
+  const family = familyFor(config['model_type'], source);
+  const spec = family.spec(new ConfigReader(source, config));
   const moeLayers = moeLayerIndices(spec);
-  if (moeLayers.length === 0 || spec.numExperts < 1 || spec.topK < 1) throw new Error(`${file}: the config describes no MoE layers`);
+  if (moeLayers.length === 0 || spec.numExperts < 1 || spec.topK < 1) throw new Error(`${source}: the config describes no MoE layers`);
   const shape: RemoteShape = { architecture: spec.modelType, numHiddenLayers: spec.numLayers, moeLayers, numExperts: spec.numExperts, topK: spec.topK };
   const hash = 'remote-' + crypto.createHash('sha256')
     .update(JSON.stringify({ backend: server.backend, url: server.url, modelId: server.modelId, config }))
     .digest('hex').slice(0, 40);
   return {
-    server, shape, hash, configDir: path.dirname(file),
+    server, shape, hash, configDir,
     identity: { architecture: shape.architecture, layers: shape.numHiddenLayers, experts: shape.numExperts, topK: shape.topK, checkpoint: hash, remote: server },
   };
 }

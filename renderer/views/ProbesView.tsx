@@ -5,6 +5,7 @@ import { ProgressBar } from '../components/ProgressBar.tsx';
 import { runMismatch } from '../state/slices/imaging-slice.ts';
 import { isListingError, PROBE_SET_UPLOAD_ACCEPT } from '../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
+import { RemoteRunForm } from './RemoteRunForm.tsx';
 
 const SHOWN_PROMPTS = 300;
 
@@ -98,6 +99,7 @@ function ProbeSetDetail() {
           title={precision ? `records the run at the loaded model's precision, ${precision}` : undefined} data-testid="probe-run">Run probe set</button>
         <button type="button" className="secondary" disabled={!job || job.cancelling} onClick={cancelProbes} data-testid="probe-cancel">Cancel</button>
       </div>
+      <RemoteRunForm />
       {job && <ProgressBar testId="probe-progress" label={job.cancelling ? 'Cancelling…' : job.runId ? `Run ${job.runId}` : 'Starting'} done={job.done} total={job.total} />}
       {job?.last && <div className="hint">last: {job.last}</div>}
       {jobMessage && <div className={jobFailed ? 'message error-message' : 'message'} data-testid="probe-message">{jobMessage}</div>}

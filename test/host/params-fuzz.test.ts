@@ -43,6 +43,7 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'mask.import': { json: '{}', source: 's.json' },
   'rankings.csv': { runId: 1, target: 'a', method: 'rd', span: 'prompt' },
   'bundle.export': { mask, seed: 0, outputs: [{ label: 'l', text: 't' }] },
+  'probes.runRemote': { file: 'x.json', generateTokens: 0, url: 'http://127.0.0.1:9', backend: 'sglang', modelId: 'm', config: '{}' },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 
