@@ -18,6 +18,7 @@ export function runSummary(db: ReadableDB, run: Run): RunSummary {
     modelHash: run.modelHash,
     architecture: run.model.architecture,
     precision: run.model.precision!,
+    ...(run.model.remote ? { remote: run.model.remote } : {}),
     promptCount: run.promptCount,
     recorded: finishedPromptIndices(db, run.id).size,
     generateTokens: run.generateTokens,

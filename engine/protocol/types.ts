@@ -165,6 +165,8 @@ export interface RunSummary {
   architecture: string;
   /** Precision the run was recorded at. */
   precision: Precision;
+  /** The server a remote run was recorded through (its precision is the server's, not known here). */
+  remote?: RemoteModel;
   promptCount: number;
   recorded: number;
   generateTokens: number;

@@ -179,15 +179,15 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
                     <td><span className={`status status-${r.status}`} title={r.error ?? undefined}>{r.status}</span></td>
                     <td className="num">{live(r) ? job!.done : r.recorded} / {r.promptCount}</td>
                     <td className="num">{r.generateTokens}</td>
-                    <td className={mismatch === 'checkpoint' ? 'muted' : undefined}>{r.architecture} {r.modelHash.slice(0, 8)}</td>
+                    <td className={mismatch === 'checkpoint' ? 'muted' : undefined}>{r.remote ? `${r.architecture} · ${r.remote.modelId} on ${r.remote.backend}` : `${r.architecture} ${r.modelHash.slice(0, 8)}`}</td>
                     <td data-testid="run-precision">
-                      {otherPrecision
+                      {r.remote ? <span className="muted" title={r.remote.url}>server</span> : otherPrecision
                         ? <span className="badge warn" title={`${otherPrecision}: it can be viewed, not resumed`}>{r.precision}</span>
                         : <span className={mismatch ? 'muted' : undefined}>{r.precision}</span>}
                     </td>
                     <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
                     <td className="actions">
-                      {unfinished(r) && (
+                      {unfinished(r) && !r.remote && (
                         <button type="button" className="small" disabled={!!job || !!otherPrecision} onClick={() => void runProbes(r)} data-testid="run-resume"
                           title={otherPrecision ? `${otherPrecision}: reopen the model at ${r.precision} to resume it` : undefined}>
                           Resume

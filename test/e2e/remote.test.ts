@@ -64,6 +64,9 @@ describe('Probes view: recording through a remote server', { timeout: 240_000 },
     await tid('tab-probes').click();
     await page.locator('[data-testid="probe-set"][data-file$="/demo-refusal.json"]').click();
     await page.locator('.view-probes h2', { hasText: loadProbeSet(SET_FILE).title }).waitFor();
+    // Prompt routing only, so the run is comparable token for token with a local prefill run.
+    await tid('probe-generate-tokens').fill('0');
+    await tid('probe-generate-tokens').blur();
     await page.locator('[data-testid="remote-run"] summary').click();
     assert.ok(await tid('remote-run-start').isDisabled(), 'nothing to run before URL, model id and config are given');
     await tid('remote-url').fill(contract!.url);
@@ -77,7 +80,9 @@ describe('Probes view: recording through a remote server', { timeout: 240_000 },
     await tid('remote-run-start').click();
     await tid('remote-message').waitFor();
     assert.match(await tid('remote-message').innerText(), /^Run 1 finished: 65 prompts recorded through vllm\.$/);
-    await page.locator('[data-testid="run-row"][data-status="finished"]').waitFor();
+    const row = page.locator('[data-testid="run-row"][data-status="finished"]');
+    await row.waitFor();
+    assert.match(await row.innerText(), /qwen3_moe · mote\/demo on vllm\s+server/);
     await page.screenshot({ path: path.join(SHOTS, 'remote-finished.png'), fullPage: true });
 
     await tid('remote-model-id').fill('no-such-model');
@@ -96,6 +101,7 @@ describe('Probes view: recording through a remote server', { timeout: 240_000 },
       const { runId } = await runProbes(local, runner, tokenizer, { set, setPath: SET_FILE, generateTokens: 0 });
       const remoteRun = listRuns(recorded).find((r) => r.status === 'finished')!;
       assert.equal(remoteRun.model.remote?.backend, 'vllm');
+      assert.equal(remoteRun.generateTokens, 0);
       assert.deepEqual(SPANS.map((s) => getCounts(recorded, remoteRun.id, s)), SPANS.map((s) => getCounts(local, runId, s)));
     } finally {
       local.close();
