@@ -51,9 +51,22 @@ export async function postJson(url: string, body: unknown, opts: { apiKey?: stri
       failure = err instanceof RemoteRequestError ? err : new RemoteRequestError(`${url}: ${networkProblem(err)}`, null);
     }
     if (attempt >= retry.attempts) throw new RemoteRequestError(`${failure.message} (gave up after ${attempt} attempts)`, failure.status);
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay, opts.signal);
     delay = Math.min(delay * 2, retry.maxDelayMs);
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts (the caller's next fetch then fails with the abort). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 function retriableStatus(status: number | null): boolean {
