@@ -52,7 +52,7 @@ export function registerProbeCommands(program: Command): void {
   const probe = program.command('probe').description('fTRI probe runs: record the routing of every prompt of a probe set');
   const probeRun = probe
     .command('run')
-    .description('run every prompt of a probe set, classify outputs and record tokens and routing; an interrupted run resumes where it stopped')
+    .description('run every prompt of a probe set on a checkpoint (--model) or through an SGLang/vLLM server (--remote), classify outputs and record tokens and routing; an interrupted run resumes where it stopped')
     .option('--model <dir>', 'Hugging Face checkpoint folder (or --remote)')
     .requiredOption('--set <file>', 'probe set (.json, .yaml)')
     .option(...dbOption)
