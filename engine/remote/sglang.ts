@@ -1,7 +1,8 @@
 /**
  * SGLang's OpenAI-compatible chat endpoint with routed experts (server flag --enable-return-routed-experts).
  *
- * Read in sgl-project/sglang (stored versions of main, 2026):
+ * Read in sgl-project/sglang (versions of main from 2026 held by the reference corpus; whole files only where a
+ * commit is named, elsewhere the functions quoted):
  * - python/sglang/srt/entrypoints/openai/protocol.py: ChatCompletionRequest fields `return_routed_experts`,
  *   `routed_experts_start_len` (default 0), `return_prompt_token_ids`, `return_token_ids`; class SglExt
  *   {routed_experts: str | None, cached_tokens_details}, attached at the *response* level as `sglext`.
@@ -10,8 +11,8 @@
  *   `response_token_ids`, `finish_reason` ("stop" | "length") and `matched_stop` (the stop token id or string).
  * - python/sglang/srt/managers/detokenizer_manager.py `_extract_routed_experts`:
  *   pybase64.b64encode(tensor.numpy().tobytes()) of an int32 tensor — raw little-endian int32, no header.
- * - python/sglang/srt/layers/moe/routed_experts_capturer.py: host buffer [kv slots, num_hidden_layers,
- *   num_experts_per_tok] int32; `get_routed_experts` returns buffer[req_to_token[req][start_len : seqlen - 1]], i.e.
+ * - python/sglang/srt/layers/moe/routed_experts_capturer.py (whole file at 0837e911; later versions' functions):
+ *   host buffer [kv slots, num_hidden_layers, num_experts_per_tok] int32; `get_routed_experts` returns buffer[req_to_token[req][start_len : seqlen - 1]], i.e.
  *   rows for every token but the last generated one. Rows are read by KV-cache slot, so prompt tokens served from
  *   the radix (prefix) cache carry the routing computed when they were first prefilled.
  * - PR sgl-project/sglang#17434 (merged 2026-01): the same data on /v1/completions and /v1/chat/completions.
