@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { evaluateMask } from '../analysis/evaluate.ts';
 import { storedEvaluation } from '../analysis/evaluation-record.ts';
 import { rankExperts } from '../analysis/rank.ts';
@@ -11,6 +11,9 @@ import { expandProbeSet } from '../probes/expand.ts';
 import { loadProbeSet } from '../probes/load-probe-set.ts';
 import { unknownTokenReport } from '../probes/unknown-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
+import type { ProbeSet } from '../probes/probe-set.ts';
+import { remoteModelInfo } from '../remote/remote-model.ts';
+import { DEFAULT_CONCURRENCY, runRemoteProbes } from '../remote/run-remote-probes.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
@@ -55,22 +58,31 @@ export function registerProbeCommands(program: Command): void {
   const probe = program.command('probe').description('fTRI probe runs: record the routing of every prompt of a probe set');
   const probeRun = probe
     .command('run')
-    .description('run every prompt of a probe set, classify outputs and record tokens and routing; an interrupted run resumes where it stopped')
-    .requiredOption('--model <dir>', 'Hugging Face checkpoint folder')
+    .description('run every prompt of a probe set on a checkpoint (--model) or through an SGLang/vLLM server (--remote), classify outputs and record tokens and routing; an interrupted run resumes where it stopped')
+    .option('--model <dir>', 'Hugging Face checkpoint folder (or --remote)')
     .requiredOption('--set <file>', 'probe set (.json, .yaml)')
     .option(...dbOption)
     .option('--generate <n>', 'greedy tokens generated per prompt and classified (0 = prompt only)', intArg('--generate'), 0)
+    .option('--remote <url>', 'record through an SGLang or vLLM server started with --enable-return-routed-experts, instead of --model')
+    .option('--backend <name>', 'the server at --remote: sglang or vllm', choiceArg('--backend', ['sglang', 'vllm'] as const))
+    .option('--model-id <name>', 'the model name the server serves (the OpenAI "model" field)')
+    .option('--api-key <key>', 'bearer token for the server (or set MOTE_REMOTE_API_KEY, which stays out of process lists)')
+    .option('--config <file>', "the served model's config.json (layers, experts, top-k; tokenizer files beside it give token texts)")
+    .option('--concurrency <n>', 'requests in flight at once with --remote', intArg('--concurrency', 1), DEFAULT_CONCURRENCY)
     .option('--mask <file>', 'record under this expert mask')
     .option('--record-logits', 'also store the full router logits of every token')
     .option('--resume <id>', 'resume this run', intArg('--resume', 1))
     .option('--new', 'start a new run even if an unfinished identical one exists');
   modelOptions(probeRun)
-    .action(async (opts: ModelOpenOptions & { model: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean }) => {
+    .action(async (opts: ModelOpenOptions & RemoteRunFlags & { model?: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean }) => {
       const set = loadProbeSet(opts.set);
+      if (opts.remote !== undefined) return runRemoteCommand(opts, set);
+      if (opts.model === undefined) throw new InvalidArgumentError('give --model DIR, or --remote URL --backend sglang|vllm --model-id NAME --config FILE');
+      const model = opts.model;
       const parsedMask = opts.mask === undefined ? undefined : readMaskFile(opts.mask);
-      await withModelJob(opts, async ({ db, runner, tokenizer, signal }) => {
+      await withModelJob({ ...opts, model }, async ({ db, runner, tokenizer, signal }) => {
         const mask = opts.mask && parsedMask ? fitMask(runner, opts.mask, parsedMask) : undefined;
-        const unknown = unknownTokenReport(expandProbeSet(set), tokenizer, path.basename(path.resolve(opts.model)));
+        const unknown = unknownTokenReport(expandProbeSet(set), tokenizer, path.basename(path.resolve(model)));
         if (unknown?.warning) console.error(`warning: ${opts.set}: ${unknown.warning}`);
         const report = progressReporter('probing');
         const result = await runProbes(db, runner, tokenizer, {
@@ -97,7 +109,7 @@ export function registerProbeCommands(program: Command): void {
       if (opts.json) return console.log(JSON.stringify(all.map(({ set: _set, ...r }) => r), null, 2));
       if (!all.length) return console.log('no runs yet: start one with `mote probe run --model DIR --set FILE`');
       console.log(['id', 'status', 'prompts', 'set', 'model', 'created'].join('\t'));
-      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, `${r.model.architecture} ${r.model.precision} ${r.modelHash.slice(0, 8)}`, r.createdAt].join('\t'));
+      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, r.model.remote ? `${r.model.architecture} ${r.model.remote.backend} ${r.model.remote.modelId}` : `${r.model.architecture} ${r.model.precision} ${r.modelHash.slice(0, 8)}`, r.createdAt].join('\t'));
     });
   runs
     .command('show <id>')
@@ -112,7 +124,10 @@ export function registerProbeCommands(program: Command): void {
       db.close();
       if (opts.json) return console.log(JSON.stringify({ run, prompts }, null, 2));
       console.log(`run ${run.id} — ${run.status}${run.error ? ` (${run.error})` : ''}`);
-      console.log(`model   ${run.modelDir} (${run.model.architecture}, ${run.model.precision}, ${run.modelHash})`);
+      const remote = run.model.remote;
+      console.log(remote
+        ? `model   ${remote.modelId} on ${remote.backend} at ${remote.url} (${run.model.architecture}, config ${run.modelDir})`
+        : `model   ${run.modelDir} (${run.model.architecture}, ${run.model.precision}, ${run.modelHash})`);
       console.log(`set     ${run.setId} (${run.setPath})`);
       console.log(`prompts ${prompts.length}/${run.promptCount} recorded; generate ${run.generateTokens} tokens; mask ${run.mask ? `${run.mask.entries.length} entries` : 'none'}`);
       for (const c of run.set.classes) {
@@ -201,4 +216,46 @@ export function registerProbeCommands(program: Command): void {
         else console.log(formatEvaluation(stored, { allChanged: opts.changed }));
       });
     });
+}
+
+interface RemoteRunFlags {
+  remote?: string;
+  backend?: 'sglang' | 'vllm';
+  modelId?: string;
+  apiKey?: string;
+  config?: string;
+  concurrency: number;
+}
+
+/** `probe run --remote`: the run goes through an inference server; flags that need a local model are refused. */
+async function runRemoteCommand(opts: RemoteRunFlags & { model?: string; set: string; db?: string; generate: number; mask?: string; recordLogits?: boolean; resume?: number; new?: boolean }, set: ProbeSet): Promise<void> {
+  const missing = (['backend', 'modelId', 'config'] as const).filter((k) => opts[k] === undefined).map((k) => `--${k === 'modelId' ? 'model-id' : k}`);
+  if (missing.length) throw new InvalidArgumentError(`--remote needs ${missing.join(', ')} (neither server reports the layer, expert and top-k counts: give the model's config.json with --config)`);
+  for (const [flag, given] of [['--model', opts.model], ['--mask', opts.mask], ['--record-logits', opts.recordLogits]] as const) {
+    if (given !== undefined) throw new InvalidArgumentError(`${flag} cannot be used with --remote: the server runs its own model, unsteered, and returns expert ids only`);
+  }
+  let url: URL;
+  try {
+    url = new URL(opts.remote!);
+  } catch {
+    throw new InvalidArgumentError(`--remote ${JSON.stringify(opts.remote)} is not a URL (e.g. http://host:30000)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`--remote must be an http or https URL, got ${url.protocol}`);
+  const model = remoteModelInfo({ url: url.toString().replace(/\/+$/, ''), backend: opts.backend!, modelId: opts.modelId! }, opts.config!);
+  const db = openDb(opts.db);
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  try {
+    const report = progressReporter('probing');
+    const result = await runRemoteProbes(db, {
+      model, apiKey: opts.apiKey ?? process.env.MOTE_REMOTE_API_KEY, set, setPath: path.resolve(opts.set), generateTokens: opts.generate,
+      concurrency: opts.concurrency, resumeRunId: opts.resume, forceNew: opts.new, signal: abort.signal,
+      onProgress: (p) => report(p.done, p.total, p.prompt ? `${p.prompt.class}${p.prompt.label ? ` → ${p.prompt.label}` : ''}` : ''),
+    });
+    const resumed = result.resumedFrom ? ` (resumed after ${result.resumedFrom} recorded prompts)` : '';
+    console.log(`run ${result.runId}: ${result.status}, ${result.recorded} prompts recorded through ${model.server.backend} at ${model.server.url}${resumed}`);
+    if (result.status === 'cancelled') process.exitCode = 130;
+  } finally {
+    db.close();
+  }
 }

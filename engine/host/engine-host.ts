@@ -16,6 +16,8 @@ import type { ProbeSet } from '../probes/probe-set.ts';
 import { probePromptIds } from '../probes/prompt-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
 import { unknownTokenReport } from '../probes/unknown-tokens.ts';
+import { remoteModelFromConfig } from '../remote/remote-model.ts';
+import { runRemoteProbes } from '../remote/run-remote-probes.ts';
 import type { EngineEvents, EventName } from '../protocol/events.ts';
 import { clientMessageSchema, type EngineMessage, type ProtocolError } from '../protocol/messages.ts';
 import { methodParams, type Method, type MethodParams, type MethodResult } from '../protocol/methods.ts';
@@ -214,6 +216,7 @@ export class EngineHost {
       };
     },
     'probes.run': (p, job) => this.exclusive(job, () => this.runProbeSet(p, job)),
+    'probes.runRemote': (p, job) => this.runRemoteProbeSet(p, job),
     'runs.list': async () => listRuns(this.db).map((run) => runSummary(this.db, run)),
     'runs.get': async (p) => ({ run: runSummary(this.db, this.findRun(p.runId)), prompts: getPrompts(this.db, p.runId).map(recordedPrompt) }),
     'runs.heatmap': async (p) => heatmap(this.db, this.findRun(p.runId), p.span),
@@ -345,6 +348,36 @@ export class EngineHost {
     try {
       const result = await runProbes(this.db, runner, tokenizer, {
         set, setPath: file, generateTokens: p.generateTokens, resumeRunId: p.resumeRunId, forceNew: p.forceNew, signal: job.signal,
+        onProgress: (progress) => {
+          runId = progress.runId;
+          job.event('probe.progress', progress);
+        },
+      });
+      job.event('probe.finished', { runId: result.runId, status: result.status });
+      return result;
+    } catch (err) {
+      if (runId !== undefined) job.event('probe.finished', { runId, status: 'failed' });
+      throw err;
+    }
+  }
+
+  private async runRemoteProbeSet(p: MethodParams<'probes.runRemote'>, job: Job): Promise<MethodResult<'probes.runRemote'>> {
+    const { file, set } = await this.probeSetToRun(p);
+    let config: unknown;
+    try {
+      config = JSON.parse(p.config);
+    } catch (err) {
+      throw new HostError('bad-request', `the config is not valid JSON (${(err as Error).message})`);
+    }
+    if (!config || typeof config !== 'object' || Array.isArray(config)) throw new HostError('bad-request', 'the config is not a JSON object');
+    const server = { url: p.url.replace(/\/+$/, ''), backend: p.backend, modelId: p.modelId };
+    // No tokenizer comes with the config here: token texts of such runs cannot be shown.
+    const model = remoteModelFromConfig(server, config as Record<string, unknown>, 'config.json', this.files.uploadsDir);
+    let runId: number | undefined;
+    try {
+      const result = await runRemoteProbes(this.db, {
+        model, apiKey: p.apiKey, set, setPath: file, generateTokens: p.generateTokens, resumeRunId: p.resumeRunId, forceNew: p.forceNew,
+        concurrency: p.concurrency, signal: job.signal,
         onProgress: (progress) => {
           runId = progress.runId;
           job.event('probe.progress', progress);

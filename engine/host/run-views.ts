@@ -18,6 +18,7 @@ export function runSummary(db: ReadableDB, run: Run): RunSummary {
     modelHash: run.modelHash,
     architecture: run.model.architecture,
     precision: run.model.precision!,
+    ...(run.model.remote ? { remote: run.model.remote } : {}),
     promptCount: run.promptCount,
     recorded: finishedPromptIndices(db, run.id).size,
     generateTokens: run.generateTokens,
@@ -67,7 +68,7 @@ export function promptRoutingView(db: ReadableDB, run: Run, idx: number, texts: 
     layers: routing.moeLayers,
     k: routing.k,
     selected: Array.from(routing.selected),
-    weights: Array.from(routing.weights, (w) => Number(w.toFixed(6))),
+    weights: Array.from(routing.weights, (w) => (Number.isNaN(w) ? null : Number(w.toFixed(6)))),
   };
 }
 

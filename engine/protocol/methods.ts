@@ -104,6 +104,15 @@ export const methodParams = {
   'evaluations.get': z.object({ evaluationId: z.number().int().min(1) }).strict(),
   /** `rates`: each condition's rates with 95 % Wilson intervals and the random-mask test; `prompts`: per-prompt outcomes. */
   'evaluations.csv': z.object({ evaluationId: z.number().int().min(1), table: z.enum(['rates', 'prompts']) }).strict(),
+  /**
+   * fTRI probe run through an SGLang or vLLM server started with --enable-return-routed-experts (no model need be
+   * loaded); `config` is the served model's config.json text. Events and result as probes.run.
+   */
+  'probes.runRemote': z.object({
+    file: filePath, generateTokens: z.number().int().min(0).max(4096), resumeRunId: runId.optional(), forceNew: z.boolean().optional(),
+    url: z.string().url().max(2048), backend: z.enum(['sglang', 'vllm']), modelId: z.string().min(1).max(512),
+    apiKey: z.string().max(4096).optional(), config: z.string().min(2).max(1024 * 1024), concurrency: z.number().int().min(1).max(64).optional(),
+  }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -135,6 +144,7 @@ export interface MethodResults {
   'evaluations.list': T.EvaluationSummary[];
   'evaluations.get': T.StoredEvaluation;
   'evaluations.csv': { csv: string; fileName: string };
+  'probes.runRemote': MethodResults['probes.run'];
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

@@ -46,6 +46,18 @@ export interface ModelIdentity {
   checkpoint: string;
   /** Absent in records made before precisions existed: those are f32. */
   precision?: Precision;
+  /** Set when the routing was recorded through an inference server rather than this engine. */
+  remote?: RemoteModel;
+}
+
+export type RemoteBackendName = 'sglang' | 'vllm';
+
+/** The server a remote run was recorded through. */
+export interface RemoteModel {
+  url: string;
+  backend: RemoteBackendName;
+  /** The model name the server serves (the OpenAI `model` field). */
+  modelId: string;
 }
 
 /** What `mote inspect` reports about a checkpoint. */
@@ -169,6 +181,8 @@ export interface RunSummary {
   architecture: string;
   /** Precision the run was recorded at. */
   precision: Precision;
+  /** The server a remote run was recorded through (its precision is the server's, not known here). */
+  remote?: RemoteModel;
   promptCount: number;
   recorded: number;
   generateTokens: number;
@@ -246,7 +260,8 @@ export interface PromptRoutingView {
   layers: number[];
   k: number;
   selected: number[];
-  weights: number[];
+  /** null where the run has no mixing weights (runs recorded through a server, which sends expert ids only). */
+  weights: (number | null)[];
 }
 
 /** One token's routing per MoE layer: experts best first with their mixing weights. */

@@ -6,6 +6,7 @@ import { FIELD } from '../state/number-input.ts';
 import { runMismatch } from '../state/slices/imaging-slice.ts';
 import { isListingError, PROBE_SET_UPLOAD_ACCEPT } from '../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
+import { RemoteRunForm } from './RemoteRunForm.tsx';
 
 const SHOWN_PROMPTS = 300;
 
@@ -100,6 +101,7 @@ function ProbeSetDetail() {
           title={precision ? `records the run at the loaded model's precision, ${precision}` : undefined} data-testid="probe-run">Run probe set</button>
         <button type="button" className="secondary" disabled={!job || job.cancelling} onClick={cancelProbes} data-testid="probe-cancel">Cancel</button>
       </div>
+      <RemoteRunForm />
       {job && <ProgressBar testId="probe-progress" label={job.cancelling ? 'Cancelling…' : job.runId ? `Run ${job.runId}` : 'Starting'} done={job.done} total={job.total} />}
       {job?.last && <div className="hint">last: {job.last}</div>}
       {jobMessage && <div className={jobFailed ? 'message error-message' : 'message'} data-testid="probe-message">{jobMessage}</div>}
@@ -180,15 +182,15 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
                     <td><span className={`status status-${r.status}`} title={r.error ?? undefined}>{r.status}</span></td>
                     <td className="num">{live(r) ? job!.done : r.recorded} / {r.promptCount}</td>
                     <td className="num">{r.generateTokens}</td>
-                    <td className={mismatch === 'checkpoint' ? 'muted' : undefined}>{r.architecture} {r.modelHash.slice(0, 8)}</td>
+                    <td className={mismatch === 'checkpoint' ? 'muted' : undefined}>{r.remote ? `${r.architecture} · ${r.remote.modelId} on ${r.remote.backend}` : `${r.architecture} ${r.modelHash.slice(0, 8)}`}</td>
                     <td data-testid="run-precision">
-                      {otherPrecision
+                      {r.remote ? <span className="muted" title={r.remote.url}>server</span> : otherPrecision
                         ? <span className="badge warn" title={`${otherPrecision}: it can be viewed, not resumed`}>{r.precision}</span>
                         : <span className={mismatch ? 'muted' : undefined}>{r.precision}</span>}
                     </td>
                     <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
                     <td className="actions">
-                      {unfinished(r) && (
+                      {unfinished(r) && !r.remote && (
                         <button type="button" className="small" disabled={!!job || !!otherPrecision} onClick={() => void runProbes(r)} data-testid="run-resume"
                           title={otherPrecision ? `${otherPrecision}: reopen the model at ${r.precision} to resume it` : undefined}>
                           Resume

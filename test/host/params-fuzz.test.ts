@@ -49,6 +49,7 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'evaluations.list': {},
   'evaluations.get': { evaluationId: 1 },
   'evaluations.csv': { evaluationId: 1, table: 'rates' },
+  'probes.runRemote': { file: 'x.json', generateTokens: 0, url: 'http://127.0.0.1:9', backend: 'sglang', modelId: 'm', config: '{}' },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 

@@ -58,7 +58,7 @@ function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts:
           if (e < 0) continue;
           const hi = r === hiRow && e === highlight?.expert;
           const weight = view.weights[at(t, r, j)];
-          ctx.fillStyle = hi ? '#2456d6' : `rgba(31, 35, 40, ${0.25 + 0.75 * Math.min(1, weight * 2)})`;
+          ctx.fillStyle = hi ? '#2456d6' : `rgba(31, 35, 40, ${weight === null ? 0.6 : 0.25 + 0.75 * Math.min(1, weight * 2)})`;
           ctx.fillRect(x0 + (e / Math.max(1, experts - 1)) * (w - (hi ? 3 : 2)), r * rowH + 1, hi ? 3 : 2, rowH - 2);
         }
       }
@@ -115,7 +115,7 @@ function Strip({ view, experts, highlight }: { view: PromptRoutingView; experts:
                   {Array.from({ length: view.k }, (_, j) => view.selected[at(hover.t, hover.r, j)]).map((ex, j) => (
                     <tr key={j}>
                       <th>{ex < 0 ? 'dropped' : `expert ${ex}`}</th>
-                      <td>{ex < 0 ? '' : view.weights[at(hover.t, hover.r, j)].toFixed(3)}</td>
+                      <td>{ex < 0 ? '' : view.weights[at(hover.t, hover.r, j)]?.toFixed(3) ?? 'weight not recorded'}</td>
                     </tr>
                   ))}
                 </tbody>
