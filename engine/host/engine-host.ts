@@ -12,6 +12,7 @@ import { clip } from '../probes/inputs.ts';
 import { listProbeSets } from '../probes/list-probe-sets.ts';
 import { loadProbeSetAsync } from '../probes/load-probe-set.ts';
 import type { ProbeSet } from '../probes/probe-set.ts';
+import { checkProbeSetText } from '../probes/probe-set-check.ts';
 import { probePromptIds } from '../probes/prompt-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
 import type { EngineEvents, EventName } from '../protocol/events.ts';
@@ -26,7 +27,7 @@ import type { ExpertMask } from '../steering/mask.ts';
 import { exportMask, importMask } from '../steering/mask-exchange.ts';
 import { assertEntriesFit, locate, type MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
-import { getPrompts, getRun, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
+import { deleteRun, getPrompts, getRun, listRuns, saveEvaluation, setRunNote, type Run } from '../store/runs.ts';
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
 import { checkCheckpointFolder, FileAccess } from './file-access.ts';
@@ -95,6 +96,8 @@ export class EngineHost {
   private readonly tokenizers = new Map<string, Promise<TextTokenizer>>();
   private closing = false;
   private readonly files: FileAccess;
+  /** The run probes.run is recording now, which runs.delete refuses. */
+  private recordingRunId: number | null = null;
 
   constructor(private readonly options: EngineHostOptions) {
     this.files = new FileAccess(path.resolve(options.probesDir),
@@ -234,6 +237,18 @@ export class EngineHost {
       const run = p.runId === undefined ? undefined : this.findRun(p.runId);
       return runBundle({ model: info.identity, run, mask: p.mask, seed: p.seed, outputs: p.outputs });
     },
+    'probes.check': async (p) => checkProbeSetText(p.text, p.file),
+    'runs.delete': async (p) => {
+      this.findRun(p.runId);
+      if (this.recordingRunId === p.runId) throw new HostError('bad-request', `run ${p.runId} is being recorded: cancel it before deleting it`);
+      deleteRun(this.db, p.runId);
+      return { runId: p.runId };
+    },
+    'runs.annotate': async (p) => {
+      this.findRun(p.runId);
+      setRunNote(this.db, p.runId, p.note.trim());
+      return runSummary(this.db, this.findRun(p.runId));
+    },
   };
 
   /**
@@ -299,14 +314,17 @@ export class EngineHost {
         set, setPath: file, generateTokens: p.generateTokens, resumeRunId: p.resumeRunId, forceNew: p.forceNew, signal: job.signal,
         onProgress: (progress) => {
           runId = progress.runId;
+          this.recordingRunId = runId;
           job.event('probe.progress', progress);
         },
       });
-      job.event('probe.finished', { runId: result.runId, status: result.status });
+      if (!result.alreadyRecorded) job.event('probe.finished', { runId: result.runId, status: result.status });
       return result;
     } catch (err) {
       if (runId !== undefined) job.event('probe.finished', { runId, status: 'failed' });
       throw err;
+    } finally {
+      this.recordingRunId = null;
     }
   }
 
@@ -323,7 +341,7 @@ export class EngineHost {
       if (event.type === 'token') {
         job.event('generate.token', { index: event.index, id: event.id, text: event.text, routing: event.routing ? tokenRouting(event.routing, 0, k) : null });
       } else if (event.type === 'done') {
-        result = { text: event.text, ids: event.ids, reason: event.reason };
+        result = { text: event.text, ids: event.ids, reason: event.reason, timing: event.timing };
       }
     }
     if (job.signal.aborted) throw cancelled();

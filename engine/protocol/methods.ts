@@ -11,6 +11,9 @@ export const MAX_MASK_JSON_CHARS = 16 * 1024 * 1024;
 /** Most characters of an uploaded probe set (probes.expand `text`); the loader's byte cap applies too. */
 export const MAX_PROBE_SET_UPLOAD_CHARS = 2 * 1024 * 1024;
 
+/** Longest note kept with a run. */
+export const MAX_RUN_NOTE_CHARS = 4000;
+
 const mask = z.object({
   mode: z.enum(['backfill', 'drop']),
   forceWeight: z.enum(['natural', 'max']),
@@ -87,6 +90,15 @@ export const methodParams = {
     runId: runId.optional(), mask, seed: z.number().int().min(0),
     outputs: z.array(z.object({ label: shortText, text: z.string().max(1_000_000) })).max(1000),
   }).strict(),
+  /**
+   * Checks probe-set text without storing it (the editor validates as the user types): the set's classes and prompt
+   * counts, or its problems with path and line. `file` is a bare name; its extension picks JSON or YAML.
+   */
+  'probes.check': z.object({ file: shortText.min(1), text: z.string().max(MAX_PROBE_SET_UPLOAD_CHARS) }).strict(),
+  /** Deletes a run with its prompts, routing and counts, in one transaction; evaluations made on it stay. */
+  'runs.delete': z.object({ runId }).strict(),
+  /** Replaces a run's note (empty clears it). */
+  'runs.annotate': z.object({ runId, note: z.string().max(MAX_RUN_NOTE_CHARS) }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -98,7 +110,8 @@ export interface MethodResults {
   'model.estimate': T.MemoryEstimates;
   'probes.list': (T.ProbeSetInfo | T.ProbeSetListingError)[];
   'probes.expand': { set: T.ProbeSetInfo; prompts: T.ProbePromptInfo[]; tokenized: T.TokenCountBasis | null };
-  'probes.run': { runId: number; status: T.RunStatus; resumedFrom: number; recorded: number };
+  /** With alreadyRecorded, nothing ran: run runId is a finished run of the same model, set and options (forceNew records again). */
+  'probes.run': { runId: number; status: T.RunStatus; resumedFrom: number; recorded: number; alreadyRecorded?: { finishedAt: string | null } };
   'runs.list': T.RunSummary[];
   'runs.get': { run: T.RunSummary; prompts: T.RecordedPrompt[] };
   'runs.heatmap': T.Heatmap;
@@ -111,6 +124,9 @@ export interface MethodResults {
   'mask.import': { mask: T.ExpertMask; name: string | null; warnings: string[] };
   'rankings.csv': { csv: string; fileName: string };
   'bundle.export': { json: string; fileName: string };
+  'probes.check': T.ProbeSetCheck;
+  'runs.delete': { runId: number };
+  'runs.annotate': T.RunSummary;
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

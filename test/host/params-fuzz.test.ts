@@ -43,6 +43,9 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'mask.import': { json: '{}', source: 's.json' },
   'rankings.csv': { runId: 1, target: 'a', method: 'rd', span: 'prompt' },
   'bundle.export': { mask, seed: 0, outputs: [{ label: 'l', text: 't' }] },
+  'probes.check': { file: 'x.json', text: '{}' },
+  'runs.delete': { runId: 1 },
+  'runs.annotate': { runId: 1, note: 'n' },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 

@@ -1,6 +1,6 @@
 import type { ProbePromptInfo, ProbeSetInfo, ProbeSetListingError, RunSummary, TokenCountBasis } from '../../../engine/protocol/types.ts';
 import { fmtBytes } from '../../format.ts';
-import { EngineError, errorText, isCancelled } from '../../host/engine-client.ts';
+import { errorText, isCancelled } from '../../host/engine-client.ts';
 import type { SliceContext } from '../store.ts';
 
 export type ProbeListing = ProbeSetInfo | ProbeSetListingError;
@@ -111,10 +111,9 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         const { set: info, prompts, tokenized } = await host.engine.call('probes.expand', { file: file.name, text }).result;
         patch({ selected: info.file, expanded: { file: info.file, set: info, prompts, tokenized }, expandError: null });
       } catch (err) {
-        // The engine's problems with the file start each line with its name, so they are shown without the
-        // "probes.expand: " prefix; anything else (the file unreadable since it was picked, the engine gone) is
-        // prefixed with the name.
-        const text = err instanceof EngineError ? err.message.slice(err.method.length + 2) : errorText(err);
+        // The engine's problems with the file start each line with its name; anything else (the file unreadable
+        // since it was picked, the engine gone) is prefixed with the name.
+        const text = errorText(err);
         const named = text.startsWith(file.name) || text.startsWith(JSON.stringify(file.name));
         patch({ uploading: null, uploadError: named ? text : `${file.name}: ${text}` });
         return;
