@@ -238,6 +238,7 @@ export class EngineHost {
       return runBundle({ model: info.identity, run, mask: p.mask, seed: p.seed, outputs: p.outputs });
     },
     'probes.check': async (p) => checkProbeSetText(p.text, p.file),
+    'probes.source': async (p) => this.files.source(p.file),
     'runs.delete': async (p) => {
       this.findRun(p.runId);
       if (this.recordingRunId === p.runId) throw new HostError('bad-request', `run ${p.runId} is being recorded: cancel it before deleting it`);

@@ -95,6 +95,8 @@ export const methodParams = {
    * counts, or its problems with path and line. `file` is a bare name; its extension picks JSON or YAML.
    */
   'probes.check': z.object({ file: shortText.min(1), text: z.string().max(MAX_PROBE_SET_UPLOAD_CHARS) }).strict(),
+  /** The text of a probe-set file (probes or uploads folder, as probes.expand reads), to edit it. */
+  'probes.source': z.object({ file: filePath }).strict(),
   /** Deletes a run with its prompts, routing and counts, in one transaction; evaluations made on it stay. */
   'runs.delete': z.object({ runId }).strict(),
   /** Replaces a run's note (empty clears it). */
@@ -125,6 +127,8 @@ export interface MethodResults {
   'rankings.csv': { csv: string; fileName: string };
   'bundle.export': { json: string; fileName: string };
   'probes.check': T.ProbeSetCheck;
+  /** name: the file's bare name; shipped: true for the probes folder (whose files the app never overwrites). */
+  'probes.source': { file: string; name: string; text: string; shipped: boolean };
   'runs.delete': { runId: number };
   'runs.annotate': T.RunSummary;
 }

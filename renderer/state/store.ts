@@ -7,9 +7,12 @@ import { evaluationSlice, type EvaluationSlice } from './slices/evaluation-slice
 import { imagingSlice, type ImagingSlice } from './slices/imaging-slice.ts';
 import { modelSlice, type ModelSlice } from './slices/model-slice.ts';
 import { probesSlice, type ProbesSlice } from './slices/probes-slice.ts';
+import { probeEditorSlice, type ProbeEditorSlice } from './slices/probe-editor-slice.ts';
+import { runRecordsSlice, type RunRecordsSlice } from './slices/run-records-slice.ts';
 import { steeringSlice, type SteeringSlice } from './slices/steering-slice.ts';
 
-export type AppState = EngineSlice & ModelSlice & ProbesSlice & ImagingSlice & SteeringSlice & CompareSlice & EvaluationSlice;
+export type AppState = EngineSlice & ModelSlice & ProbesSlice & ImagingSlice & SteeringSlice & CompareSlice & EvaluationSlice
+  & RunRecordsSlice & ProbeEditorSlice;
 export type AppStore = StoreApi<AppState>;
 
 /** What every slice gets: the host, the store's set/get, and cancel handles of running jobs (kept out of state). */
@@ -32,6 +35,8 @@ export function createAppStore(host: Host): AppStore {
       ...steeringSlice(ctx),
       ...compareSlice(ctx),
       ...evaluationSlice(ctx),
+      ...runRecordsSlice(ctx),
+      ...probeEditorSlice(ctx),
     };
   });
   host.engine.onStatus((status) => store.getState().engineStatusChanged(status));

@@ -44,6 +44,7 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'rankings.csv': { runId: 1, target: 'a', method: 'rd', span: 'prompt' },
   'bundle.export': { mask, seed: 0, outputs: [{ label: 'l', text: 't' }] },
   'probes.check': { file: 'x.json', text: '{}' },
+  'probes.source': { file: 'x.json' },
   'runs.delete': { runId: 1 },
   'runs.annotate': { runId: 1, note: 'n' },
 };

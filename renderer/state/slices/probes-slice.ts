@@ -9,6 +9,8 @@ export const isListingError = (s: ProbeListing): s is ProbeSetListingError => 'e
 /** Extensions and size the engine accepts for an uploaded probe set (engine/host/file-access.ts, FileAccess.upload). */
 export const PROBE_SET_UPLOAD_ACCEPT = '.json,.yaml,.yml';
 export const MAX_PROBE_SET_UPLOAD_BYTES = 2 * 1024 * 1024;
+/** Selected first when listed: recording defaults to the demo's training set, not its held-out one (demo-heldout.json). */
+export const DEFAULT_RECORDING_SET = 'demo-refusal.json';
 
 /**
  * What a set is called where only one line fits (a <select>): its title, with its file when another listed set has
@@ -45,6 +47,8 @@ export interface ProbesSlice {
     /** Outcome of the last run ("run 4 finished", or its error). */
     jobMessage: string | null;
     jobFailed: boolean;
+    /** Set when Run found the same set already recorded (same model, precision, options): that run, not a new one. */
+    alreadyRecorded: { runId: number; finishedAt: string | null } | null;
     runs: RunSummary[];
     runsError: string | null;
   };
@@ -57,8 +61,8 @@ export interface ProbesSlice {
   uploadProbeSet(file: File): Promise<void>;
   setGenerateTokens(n: number): void;
   setForceNew(forceNew: boolean): void;
-  /** Starts a run of the selected set, or resumes `resume`. */
-  runProbes(resume?: RunSummary): Promise<void>;
+  /** Starts a run of the selected set, or resumes `resume`; forceNew (default: the checkbox) records even a set already recorded. */
+  runProbes(resume?: RunSummary, forceNew?: boolean): Promise<void>;
   cancelProbes(): void;
   loadRuns(): Promise<void>;
 }
@@ -69,7 +73,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
   return {
     probes: {
       sets: [], error: null, selected: null, expanded: null, expandError: null, uploading: null, uploadError: null, generateTokens: 16, forceNew: false,
-      job: null, jobMessage: null, jobFailed: false, runs: [], runsError: null,
+      job: null, jobMessage: null, jobFailed: false, alreadyRecorded: null, runs: [], runsError: null,
     },
 
     async loadProbeSets() {
@@ -77,7 +81,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         const sets = await host.engine.call('probes.list', {}).result;
         patch({ sets, error: null });
         const { selected } = get().probes;
-        const first = sets.find((s) => !isListingError(s));
+        const first = sets.find((s) => !isListingError(s) && s.file.endsWith(`/${DEFAULT_RECORDING_SET}`)) ?? sets.find((s) => !isListingError(s));
         if (!selected || !sets.some((s) => s.file === selected)) {
           if (first) await get().selectProbeSet(first.file);
         } else {
@@ -130,11 +134,12 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
     setGenerateTokens: (generateTokens) => patch({ generateTokens }),
     setForceNew: (forceNew) => patch({ forceNew }),
 
-    async runProbes(resume) {
+    async runProbes(resume, forceNewRun) {
       const file = resume ? resume.setPath : get().probes.selected;
       if (!file || get().probes.job) return;
-      const { generateTokens, forceNew } = get().probes;
-      patch({ job: { file, runId: resume?.id ?? null, done: resume?.recorded ?? 0, total: resume?.promptCount ?? 0, last: null, cancelling: false }, jobMessage: null, jobFailed: false });
+      const { generateTokens } = get().probes;
+      const forceNew = forceNewRun ?? get().probes.forceNew;
+      patch({ job: { file, runId: resume?.id ?? null, done: resume?.recorded ?? 0, total: resume?.promptCount ?? 0, last: null, cancelling: false }, jobMessage: null, jobFailed: false, alreadyRecorded: null });
       const handle = host.engine.call(
         'probes.run',
         resume ? { file, generateTokens: resume.generateTokens, resumeRunId: resume.id } : { file, generateTokens, forceNew },
@@ -148,10 +153,14 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
       jobs.set('probes', handle);
       try {
         const r = await handle.result;
+        if (r.alreadyRecorded) {
+          patch({ job: null, alreadyRecorded: { runId: r.runId, finishedAt: r.alreadyRecorded.finishedAt } });
+          return;
+        }
         const resumed = r.resumedFrom > 0 ? ` (resumed after ${r.resumedFrom} recorded prompts)` : '';
         patch({ job: null, jobMessage: `Run ${r.runId} ${r.status}: ${r.recorded} prompts recorded${resumed}.`, jobFailed: r.status === 'failed' });
         await get().loadRuns();
-        if (r.status === 'finished') await get().selectRun(r.runId);
+        if (r.status === 'finished') await Promise.all([get().selectRun(r.runId), get().showRunSummary(r.runId)]);
       } catch (err) {
         patch({ job: null, jobMessage: isCancelled(err) ? 'Run cancelled; resume it from the list below.' : errorText(err), jobFailed: !isCancelled(err) });
         await get().loadRuns();

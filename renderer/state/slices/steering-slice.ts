@@ -1,4 +1,4 @@
-import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
+import type { ExpertMask, GenerationResult, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
 import { generateParams, type GenSettings } from '../generation.ts';
 import { readSavedMasks, writeSavedMasks, type SavedMask } from '../mask-library.ts';
@@ -18,7 +18,7 @@ export interface SteeringSlice {
     notice: string | null;
     saved: SavedMask[];
     gen: GenSettings;
-    live: { auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null };
+    live: { auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null; timing: GenerationResult['timing'] | null };
   };
   setMask(mask: ExpertMask, notice?: string | null): void;
   setMaskName(name: string): void;
@@ -52,7 +52,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       notice: null,
       saved: readSavedMasks(),
       gen: { prompt: '', chat: true, maxTokens: 48, seed: 1, temperature: 0 },
-      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null },
+      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null, timing: null },
     },
 
     setMask(mask, notice = null) {
@@ -124,14 +124,14 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       if (!gen.prompt.trim()) return;
       jobs.get('live')?.cancel();
       const mine = ++liveRun;
-      patchLive({ tokens: [], status: 'running', reason: null, error: null });
+      patchLive({ tokens: [], status: 'running', reason: null, error: null, timing: null });
       const handle = host.engine.call('generate', generateParams(gen, mask), (e) => {
         if (mine === liveRun && e.name === 'generate.token') patchLive({ tokens: [...get().steering.live.tokens, e.data.text] });
       });
       jobs.set('live', handle);
       try {
         const r = await handle.result;
-        if (mine === liveRun) patchLive({ status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason });
+        if (mine === liveRun) patchLive({ status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason, timing: r.timing });
       } catch (err) {
         if (mine === liveRun) patchLive(isCancelled(err) ? { status: 'cancelled' } : { status: 'error', error: errorText(err) });
       } finally {
