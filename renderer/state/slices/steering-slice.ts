@@ -1,9 +1,9 @@
-import type { ExpertMask, GenerationResult, StopReason } from '../../../engine/protocol/types.ts';
+import type { ExpertMask, ExpertState, GenerationResult, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
 import { generateParams, type GenSettings } from '../generation.ts';
 import { readSavedMasks, writeSavedMasks, type SavedMask } from '../mask-library.ts';
-import { cycleExpert, emptyMask, topNOff } from '../mask-ops.ts';
-import { topRanked } from '../selectors.ts';
+import { cycleExpert, emptyMask, setExpertState, stateOf, topNForced, topNOff } from '../mask-ops.ts';
+import { topNOf, topRanked } from '../selectors.ts';
 import type { SliceContext } from '../store.ts';
 
 export type GenStatus = 'idle' | 'waiting' | 'running' | 'done' | 'cancelled' | 'error';
@@ -15,6 +15,8 @@ export interface SteeringSlice {
     /** The name exports give the mask: that of the saved or imported mask it came from, or typed in Export. */
     maskName: string;
     topN: number;
+    /** True until N is typed: N then follows the ranking (selectors.topNOf). */
+    topNAuto: boolean;
     notice: string | null;
     saved: SavedMask[];
     gen: GenSettings;
@@ -23,8 +25,13 @@ export interface SteeringSlice {
   setMask(mask: ExpertMask, notice?: string | null): void;
   setMaskName(name: string): void;
   cycleExpert(layer: number, expert: number): void;
+  /** One expert straight to a state (Force in one action); a forced one goes back to normal with `toggle`. */
+  setExpertState(layer: number, expert: number, state: ExpertState, toggle?: boolean): void;
   setTopN(n: number): void;
-  applyTopN(): void;
+  /** N follows the ranking again (q < α), after being typed. */
+  resetTopN(): void;
+  /** Replaces the mask with the top N ranked experts, switched off (default) or forced on. */
+  applyTopN(state?: 'off' | 'forced'): void;
   clearMask(): void;
   setMaskOptions(p: Partial<Pick<ExpertMask, 'mode' | 'forceWeight'>>): void;
   saveMask(name: string): void;
@@ -49,6 +56,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       mask: emptyMask(),
       maskName: '',
       topN: 10,
+      topNAuto: true,
       notice: null,
       saved: readSavedMasks(),
       gen: { prompt: '', chat: true, maxTokens: 48, seed: 1, temperature: 0 },
@@ -67,13 +75,24 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       get().setMask(mask, notice);
     },
 
-    setTopN: (topN) => patch({ topN }),
+    setTopN: (topN) => patch({ topN, topNAuto: false }),
+    resetTopN: () => patch({ topNAuto: true }),
 
-    applyTopN() {
-      const { mask, topN } = get().steering;
-      const ranked = topRanked(get(), topN);
+    setExpertState(layer, expert, state, toggle = false) {
+      const mask = get().steering.mask;
+      const next = toggle && stateOf(mask, layer, expert) === state ? 'normal' : state;
+      const r = setExpertState(mask, layer, expert, next, get().model.info?.topK ?? Infinity);
+      get().setMask(r.mask, r.notice);
+    },
+
+    applyTopN(state = 'off') {
+      const { mask } = get().steering;
+      const { n } = topNOf(get());
+      const ranked = topRanked(get(), n);
       if (ranked.length === 0) return patch({ notice: 'No ranking yet: record a probe run and open it in Imaging first.' });
-      get().setMask(topNOff(mask, ranked, topN));
+      if (state === 'off') return get().setMask(topNOff(mask, ranked, n));
+      const forced = topNForced(mask, ranked, n, get().model.info?.topK ?? Infinity);
+      get().setMask(forced.mask, forced.notice);
     },
 
     clearMask() {

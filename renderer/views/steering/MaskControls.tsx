@@ -1,17 +1,25 @@
 import type { ForceWeight, OffMode } from '../../../engine/protocol/types.ts';
 import { NumberField } from '../../components/NumberField.tsx';
 import { Segmented } from '../../components/Segmented.tsx';
+import { topNOf } from '../../state/selectors.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 
 export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
-  const { mask, topN } = useApp((s) => s.steering);
-  const { setTopN, applyTopN, clearMask, setMaskOptions } = useActions();
+  const mask = useApp((s) => s.steering.mask);
+  const topN = useApp((s) => topNOf(s).n);
+  const basis = useApp((s) => topNOf(s).basis);
+  const topNAuto = useApp((s) => s.steering.topNAuto);
+  const { setTopN, resetTopN, applyTopN, clearMask, setMaskOptions } = useActions();
   const off = mask.entries.filter((e) => e.state === 'off').length;
   return (
     <div className="row controls wrap">
       <NumberField label="N" value={topN} onChange={setTopN} min={1} max={100_000} testId="steer-topn-count" />
-      <button type="button" disabled={!hasRanking} onClick={applyTopN} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
+      <button type="button" disabled={!hasRanking} onClick={() => applyTopN('off')} data-testid="steer-topn" title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, switched off">
         Switch off top {topN}
+      </button>
+      <button type="button" className="secondary" disabled={!hasRanking} onClick={() => applyTopN('forced')} data-testid="steer-force-topn"
+        title="Replace the mask with the N best-ranked experts of the ranking shown in Imaging, forced on (at most k per layer)">
+        Force top {topN}
       </button>
       <button type="button" className="secondary" disabled={mask.entries.length === 0} onClick={clearMask} data-testid="steer-clear">Clear</button>
       <div className="field">
@@ -40,6 +48,8 @@ export function MaskControls({ hasRanking }: { hasRanking: boolean }) {
           testId="mask-weight"
         />
       </div>
+      {basis && <span className="hint topn-basis" data-testid="steer-topn-basis">N = {topN}: {basis}</span>}
+      {!topNAuto && hasRanking && <button type="button" className="link" onClick={resetTopN} data-testid="steer-topn-auto" title="N = the number of experts with q < 0.05 in the ranking">N from the ranking</button>}
       <span className="mask-summary" data-testid="mask-summary">
         {off} off · {mask.entries.length - off} forced
       </span>

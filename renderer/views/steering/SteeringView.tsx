@@ -16,7 +16,7 @@ export function SteeringView() {
   const mask = useApp((s) => s.steering.mask);
   const notice = useApp((s) => s.steering.notice);
   const { rankingKey, heatmapKey } = useApp((s) => s.imaging);
-  const { cycleExpert } = useActions();
+  const { cycleExpert, setExpertState } = useActions();
   const ranking = rankings.get(rankingKey);
   const heatmap = heatmaps.get(heatmapKey);
   const layers = model?.moeLayers ?? [];
@@ -48,9 +48,11 @@ export function SteeringView() {
             scale={scale}
             marks={marks}
             tooltip={({ row, col }) => (
-              <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced`} />
+              <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced; right-click or F: force`} />
             )}
             onCellClick={({ row, col }) => cycleExpert(layers[row], col)}
+            onCellSecondary={({ row, col }) => setExpertState(layers[row], col, 'forced', true)}
+            label="expert mask over ranking scores"
           />
         </section>
         <section className="panel side">
