@@ -38,7 +38,7 @@ function ProbeSetList() {
     <section className="panel side">
       <h2>Probe sets</h2>
       <ErrorText error={error} />
-      <div className="row upload-row">
+      <div className="row upload-row wrap">
         <label className={uploading ? 'file-button secondary disabled' : 'file-button secondary'}
           title="A .json or .yaml probe set of at most 2 MiB from this machine; the engine checks it and keeps a copy with its uploaded sets">
           <input
