@@ -39,7 +39,7 @@ describe('probes and steering ergonomics in browser mode (demo model)', { timeou
   const tid = (id: string) => page.getByTestId(id);
   const shot = async (name: string) => {
     // A full-page shot of a scrolled page draws the sticky header mid-page.
-    await page.evaluate(() => globalThis.scrollTo(0, 0));
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
     await page.waitForTimeout(120);
     await page.screenshot({ path: path.join(SHOTS, `ergonomics-${name}.png`), fullPage: true });
   };
