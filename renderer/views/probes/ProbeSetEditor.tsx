@@ -1,5 +1,7 @@
-import { useRef } from 'react';
+import { useRef, useState } from 'react';
 import { ErrorText } from '../../components/ErrorText.tsx';
+import { errorText } from '../../host/engine-client.ts';
+import { useHost } from '../../host/use-host.ts';
 import { isListingError } from '../../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../../state/use-app.ts';
 
@@ -29,11 +31,29 @@ function lineStart(text: string, line: number): number {
 
 /** The probe-set text editor: checked by the engine as it is typed, saved as an upload under a name of its own. */
 export function ProbeSetEditor() {
-  const editor = useApp((s) => s.probeEditor);
+  const opened = useApp((s) => s.probeEditor !== null);
+  const source = useApp((s) => s.probeEditor?.source);
+  // Keyed by the file, so what the panel remembers (the last export) starts afresh with each set opened.
+  return opened ? <EditorPanel key={source ?? 'new'} /> : null;
+}
+
+function EditorPanel() {
+  const editor = useApp((s) => s.probeEditor)!;
   const sets = useApp((s) => s.probes.sets);
   const { editProbeText, setProbeEditorName, saveProbeEditor, closeProbeEditor } = useActions();
   const area = useRef<HTMLTextAreaElement>(null);
-  if (!editor) return null;
+  const host = useHost();
+  const [exported, setExported] = useState<string | null>(null);
+  /** A copy on the researcher's machine: the save dialog in Electron, a download in a browser. */
+  const exportFile = async () => {
+    const name = editor.name || 'probe-set.json';
+    try {
+      const where = await host.saveText(name, editor.text, name.endsWith('.json') ? 'application/json' : 'application/yaml');
+      setExported(where ? `Exported to ${where}.` : host.kind === 'browser' ? `Downloaded as ${name}.` : null);
+    } catch (err) {
+      setExported(`Not exported: ${errorText(err)}`);
+    }
+  };
   const check = editor.check;
   const clash = editor.name && sets.find((s) => !isListingError(s) && s.file.split(/[/\\]/).pop() === editor.name && s.file !== editor.source);
   const goTo = (line: number) => {
@@ -60,11 +80,14 @@ export function ProbeSetEditor() {
         <button type="button" disabled={!check?.ok || editor.checking || editor.saving || !editor.name} onClick={() => void saveProbeEditor()} data-testid="probe-editor-save">
           {editor.saving ? 'Saving…' : clash ? `Replace ${editor.name}` : 'Save as upload'}
         </button>
+        <button type="button" className="secondary" disabled={!editor.text} onClick={() => void exportFile()} data-testid="probe-editor-export"
+          title="Save the text as a file on this machine, wherever you choose">Export file…</button>
         <span className="hint">
           {clash ? `A set named ${editor.name} is already listed: saving replaces that uploaded set. ` : ''}
           Saved sets go to the uploaded sets; the sets shipped with the app are never changed.
         </span>
       </div>
+      {exported && <div className="hint" data-testid="probe-editor-exported">{exported}</div>}
       {editor.saved && <div className="message" data-testid="probe-editor-saved">Saved as {editor.saved}; it is selected above.</div>}
       <div className="columns">
         <textarea
