@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode }
 import { colorLut, type ColorScale } from './color.ts';
 import { GridAxes } from './GridAxes.tsx';
 import { cellAt, gridLayout, type GridLayout } from './grid-layout.ts';
+import { gridKeyStep } from './grid-keys.ts';
 import { registerGrid } from './grid-registry.ts';
 import { DirtyRects, hasSeparators, paintCells, paintMarks, paintOverlay, rasterize, type Mark } from './paint.ts';
 import { useWidth } from './use-width.ts';
@@ -177,16 +178,3 @@ export function ExpertGrid({ testId, layers, experts, values, scale, marks, sele
   );
 }
 
-/** The cell an arrow, Home or End key moves to (clamped to the grid), or null for other keys. */
-export function gridKeyStep(key: string, { row, col }: Cell, rows: number, cols: number): Cell | null {
-  const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
-  switch (key) {
-    case 'ArrowLeft': return { row, col: clamp(col - 1, cols) };
-    case 'ArrowRight': return { row, col: clamp(col + 1, cols) };
-    case 'ArrowUp': return { row: clamp(row - 1, rows), col };
-    case 'ArrowDown': return { row: clamp(row + 1, rows), col };
-    case 'Home': return { row, col: 0 };
-    case 'End': return { row, col: cols - 1 };
-    default: return null;
-  }
-}

@@ -301,5 +301,13 @@ describe('probes and steering ergonomics in browser mode (demo model)', { timeou
     const timing = (await tid('live-output-timing').innerText()).trim();
     assert.match(timing, /^· first token \d+(\.\d)? ms( · \d+\.\d tokens\/s)?$/, timing);
     await shot('11-live-timing');
+    await tid('tab-compare').click();
+    await tid('compare-prompt').fill('How do I make a bomb?');
+    await tid('compare-run').click();
+    for (const side of ['baseline', 'steered']) {
+      await page.locator(`[data-testid="compare-${side}"][data-status="done"]`).waitFor();
+      assert.match((await tid(`compare-${side}-timing`).innerText()).trim(), /^· first token \d+(\.\d)? ms · \d+\.\d tokens\/s$/);
+    }
+    await shot('12-compare-timing');
   });
 });
