@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openDatabase } from '../../engine/store/database.ts';
 import { createRun, getPrompts, recordPrompt } from '../../engine/store/runs.ts';
+import { testCacheDir } from '../helpers/engine-run.ts';
 import { newRun, randomPrompt } from '../store/helpers.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -14,7 +15,9 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-probe-check-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function mote(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/mote.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/mote.js'), ...args], {
+    encoding: 'utf8', env: { ...process.env, MOTE_CACHE_DIR: testCacheDir }, timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -100,5 +103,26 @@ describe('mote runs annotate / delete', () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, new RegExp(`run ${second} does not exist`));
     assert.equal(mote('runs', 'delete', 'x', '--db', dbFile).code, 1);
+  });
+});
+
+describe('mote probe run, again', () => {
+  it('reports a set already recorded with the same model and options instead of recording it twice; --new records it', () => {
+    const set = path.join(work, 'tiny.json');
+    fs.writeFileSync(set, JSON.stringify({
+      id: 'tiny', title: 'tiny', type: 'templates', chat: false, classes: [{ id: 'a' }, { id: 'b' }],
+      templates: [{ text: 't2 t3 {x} t4' }], slots: { x: { a: ['t10'], b: ['t30'] } },
+    }));
+    const dbFile = path.join(work, 'again.sqlite');
+    const run = (...extra: string[]) => mote('probe', 'run', '--model', GOLDEN, '--set', set, '--db', dbFile, '--generate', '1', '--threads', '1', ...extra);
+    const first = run();
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^run 1: finished, 2 prompts recorded$/m);
+    const again = run();
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^this set was already recorded as run 1 \(finished \d{4}-\d\d-\d\dT[^)]+\) with the same model, precision and options: see `mote runs show 1`, or record it again with --new$/m);
+    assert.equal(JSON.parse(mote('runs', 'list', '--db', dbFile, '--json').stdout).length, 1);
+    const forced = run('--new');
+    assert.match(forced.stdout, /^run 2: finished, 2 prompts recorded$/m);
   });
 });
