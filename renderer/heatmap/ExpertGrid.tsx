@@ -177,4 +177,3 @@ export function ExpertGrid({ testId, layers, experts, values, scale, marks, sele
     </div>
   );
 }
-

@@ -102,7 +102,7 @@ function ProbeSetDetail({ onOpenRun }: { onOpenRun(runId: number): void }) {
       <ErrorText error={expandError} />
       <div className="row controls">
         <NumberField label="Generate tokens" value={generateTokens} onChange={setGenerateTokens} min={0} max={4096} testId="probe-generate-tokens" />
-        <label className="check" title="Start a new run even if an unfinished identical run exists (otherwise it is resumed)">
+        <label className="check" title="Start a new run even if an identical run exists (otherwise an unfinished one is resumed, a finished one reported)">
           <input type="checkbox" checked={forceNew} onChange={(e) => setForceNew(e.target.checked)} data-testid="probe-force-new" />
           start fresh
         </label>

@@ -81,7 +81,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         const sets = await host.engine.call('probes.list', {}).result;
         patch({ sets, error: null });
         const { selected } = get().probes;
-        const first = sets.find((s) => !isListingError(s) && s.file.endsWith(`/${DEFAULT_RECORDING_SET}`)) ?? sets.find((s) => !isListingError(s));
+        const first = sets.find((s) => !isListingError(s) && s.file.split(/[/\\]/).pop() === DEFAULT_RECORDING_SET) ?? sets.find((s) => !isListingError(s));
         if (!selected || !sets.some((s) => s.file === selected)) {
           if (first) await get().selectProbeSet(first.file);
         } else {
