@@ -8,7 +8,7 @@ export function RankingRowActions({ layer, expert }: { layer: number; expert: nu
   const button = (target: 'off' | 'forced', text: string) => (
     <button
       type="button"
-      className={state === target ? 'small' : 'small secondary'}
+      className={state === target ? 'mini' : 'mini secondary'}
       aria-pressed={state === target}
       tabIndex={-1}
       title={state === target ? `back to normal in the Steering mask` : `${target === 'off' ? 'switch off' : 'force'} layer ${layer} expert ${expert} in the Steering mask`}
@@ -21,5 +21,5 @@ export function RankingRowActions({ layer, expert }: { layer: number; expert: nu
       {text}
     </button>
   );
-  return <td className="row-actions">{button('off', 'Off')} {button('forced', 'Force')}</td>;
+  return <td className="row-actions">{button('off', 'off')}{button('forced', 'force')}</td>;
 }
