@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EngineHost } from '../../engine/host/engine-host.ts';
 import { callHost, CallError } from '../../engine/host/local-client.ts';
+import type { EngineMessage } from '../../engine/protocol/messages.ts';
 import { testCacheDir } from '../helpers/engine-run.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -66,5 +67,20 @@ describe('engine host: probe-set text, repeated runs, run notes and deletion', (
     await assert.rejects(callHost(host, 'runs.get', { runId: forced.runId }), (err: CallError) => err.code === 'not-found');
     await assert.rejects(callHost(host, 'runs.delete', { runId: forced.runId }), (err: CallError) => err.code === 'not-found' && /does not exist/.test(err.message));
     await assert.rejects(callHost(host, 'runs.annotate', { runId: forced.runId, note: 'x' }), (err: CallError) => err.code === 'not-found');
+  });
+
+  it('refuses to delete the run being recorded; it can be deleted once cancelled', async () => {
+    const long = { ...SET, id: 'long', slots: { x: { a: Array.from({ length: 30 }, (_, i) => `t${10 + i}`), b: ['t30'] } } };
+    fs.writeFileSync(path.join(probesDir, 'long.json'), JSON.stringify(long));
+    const received: EngineMessage[] = [];
+    const emit = (m: EngineMessage) => received.push(m);
+    host.handle({ id: 1, method: 'probes.run', params: { file: 'long.json', generateTokens: 64 } }, emit);
+    const started = () => received.find((m) => 'event' in m && m.event === 'probe.progress' && (m.data as { done: number }).done > 0);
+    while (!started()) await new Promise((resolve) => setTimeout(resolve, 10));
+    const runId = (started() as { data: { runId: number } }).data.runId;
+    await assert.rejects(callHost(host, 'runs.delete', { runId }), (err: CallError) => err.code === 'bad-request' && err.message === `runs.delete: run ${runId} is being recorded: cancel it before deleting it`);
+    host.handle({ cancel: 1 }, emit);
+    while (!received.some((m) => 'ok' in m)) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(await callHost(host, 'runs.delete', { runId }), { runId });
   });
 });
