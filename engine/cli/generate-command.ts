@@ -1,4 +1,4 @@
-import { generate } from '../runtime/generate.ts';
+import { generate, type GenerationTiming } from '../runtime/generate.ts';
 import { tokenRouting } from '../runtime/token-routing.ts';
 import { EMPTY_MASK } from '../steering/mask.ts';
 import { readMaskFile } from '../steering/mask-file.ts';
@@ -52,11 +52,17 @@ export async function runGenerate(opts: GenerateOptions): Promise<void> {
           printed += event.text.length;
         }
       } else {
-        if (opts.json) process.stdout.write(JSON.stringify({ type: 'done', reason: event.reason, tokens: event.ids.length, text: event.text, precision: runner.precision }) + '\n');
-        else process.stdout.write(`${event.text.slice(printed)}\n[${event.reason}, ${event.ids.length} tokens]\n`);
+        if (opts.json) process.stdout.write(JSON.stringify({ type: 'done', reason: event.reason, tokens: event.ids.length, text: event.text, precision: runner.precision, timing: event.timing }) + '\n');
+        else process.stdout.write(`${event.text.slice(printed)}\n[${event.reason}, ${event.ids.length} tokens${speedText(event.timing)}]\n`);
       }
     }
   } finally {
     await runner.dispose();
   }
+}
+
+/** "; first token 84 ms, 31.5 tokens/s", or what of it was measured. */
+function speedText(t: GenerationTiming): string {
+  const parts = [t.firstTokenMs === null ? '' : `first token ${Math.round(t.firstTokenMs)} ms`, t.tokensPerSecond === null ? '' : `${t.tokensPerSecond.toFixed(1)} tokens/s`].filter(Boolean);
+  return parts.length ? `; ${parts.join(', ')}` : '';
 }

@@ -7,18 +7,25 @@ import { rankExperts } from '../analysis/rank.ts';
 import { cutWithTies, describeCutTie, describeIncludedTie, isTied, tieAtCut, TIE_ORDER } from '../common/ranking-ties.ts';
 import { formatP, formatScore } from '../common/statistics-format.ts';
 import type { RankMethod } from '../protocol/types.ts';
+import { MAX_RUN_NOTE_CHARS } from '../protocol/methods.ts';
 import { expandProbeSet } from '../probes/expand.ts';
 import { loadProbeSet } from '../probes/load-probe-set.ts';
 import { unknownTokenReport } from '../probes/unknown-tokens.ts';
+import { summarizeProbeSet } from '../probes/probe-set-check.ts';
+import type { ProbePrompt, ProbeSet } from '../probes/probe-set.ts';
+import { probePromptIds } from '../probes/prompt-tokens.ts';
+import { ProbeSetError } from '../probes/problems.ts';
+import { openCheckpoint } from '../model/checkpoint.ts';
+import { loadTokenizer } from '../model/tokenizer.ts';
+import { runContext } from '../runtime/memory-guard.ts';
 import { runProbes } from '../probes/run-probes.ts';
-import type { ProbeSet } from '../probes/probe-set.ts';
 import { remoteModelInfo } from '../remote/remote-model.ts';
 import { DEFAULT_CONCURRENCY, runRemoteProbes } from '../remote/run-remote-probes.ts';
 import type { TextTokenizer } from '../model/tokenizer.ts';
 import type { ModelRunner } from '../runtime/model-runner.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
 import { defaultDatabaseFile } from '../store/default-location.ts';
-import { getEvaluation, getPrompts, getRun, listRuns, saveEvaluation } from '../store/runs.ts';
+import { deleteRun, getEvaluation, getPrompts, getRun, listRuns, saveEvaluation, setRunNote } from '../store/runs.ts';
 import { SPANS, type Span } from '../store/span-counts.ts';
 import { readMaskFile } from '../steering/mask-file.ts';
 import { exportMask, MASK_FORMATS, type MaskFormat } from '../steering/mask-exchange.ts';
@@ -51,6 +58,17 @@ async function withModelJob(opts: ModelOpenOptions & { db?: string; model: strin
   } finally {
     db.close();
   }
+}
+
+const runIdArg = intArg('the run id', 1);
+
+/** Each prompt's token count (by index) with a checkpoint's tokenizer, and the context it would run with. */
+async function countPromptTokens(set: ProbeSet, prompts: ProbePrompt[], dir: string): Promise<{ context: number; counts: number[] }> {
+  const checkpoint = openCheckpoint(dir);
+  const tokenizer = await loadTokenizer(checkpoint.dir, checkpoint.config);
+  const counts: number[] = [];
+  for (const p of prompts) counts[p.index] = probePromptIds(set, p, tokenizer).ids.length;
+  return { context: runContext(checkpoint.spec), counts };
 }
 
 
@@ -90,10 +108,50 @@ export function registerProbeCommands(program: Command): void {
           resumeRunId: opts.resume, forceNew: opts.new, signal,
           onProgress: (p) => report(p.done, p.total, p.prompt ? `${p.prompt.class}${p.prompt.label ? ` → ${p.prompt.label}` : ''}` : ''),
         });
+        if (result.alreadyRecorded) {
+          const when = result.alreadyRecorded.finishedAt ? ` (finished ${result.alreadyRecorded.finishedAt})` : '';
+          console.log(`this set was already recorded as run ${result.runId}${when} with the same model, precision and options: see \`mote runs show ${result.runId}\`, or record it again with --new`);
+          return;
+        }
         const resumed = result.resumedFrom ? ` (resumed after ${result.resumedFrom} recorded prompts)` : '';
         console.log(`run ${result.runId}: ${result.status}, ${result.recorded} prompts recorded${resumed}`);
         if (result.status === 'cancelled') process.exitCode = 130;
       });
+    });
+
+  probe
+    .command('check <file>')
+    .description('validate a probe set: its classes and prompt counts, or every problem with its line (exit code 1 on problems)')
+    .option('--model <dir>', "also count each prompt's tokens with this checkpoint's tokenizer and check them against its context")
+    .option('--json', 'as JSON')
+    .action(async (file: string, opts: { model?: string; json?: boolean }) => {
+      let set: ProbeSet;
+      try {
+        set = loadProbeSet(file);
+      } catch (err) {
+        if (!(err instanceof ProbeSetError)) throw err;
+        if (opts.json) console.log(JSON.stringify({ ok: false, problems: err.problems, total: err.total }, null, 2));
+        else console.error(err.message);
+        process.exitCode = 1;
+        return;
+      }
+      const prompts = expandProbeSet(set);
+      const summary = summarizeProbeSet(set, prompts);
+      const tokens = opts.model === undefined ? null : await countPromptTokens(set, prompts, opts.model);
+      const overContext = tokens ? prompts.filter((p) => tokens.counts[p.index] > tokens.context).length : 0;
+      if (overContext > 0) process.exitCode = 1;
+      if (opts.json) return console.log(JSON.stringify({ ...summary, tokens: tokens && { context: tokens.context, overContext, perPrompt: tokens.counts } }, null, 2));
+      console.log(`${file}: valid — set ${summary.id} "${summary.title}" (${summary.type}), ${summary.promptCount} prompts`);
+      for (const c of summary.classes) {
+        const counts = tokens ? prompts.filter((p) => p.class === c.class).map((p) => tokens.counts[p.index]) : [];
+        const range = counts.length ? `; tokens ${Math.min(...counts)}–${Math.max(...counts)}, mean ${(counts.reduce((a, b) => a + b, 0) / counts.length).toFixed(1)}` : '';
+        console.log(`  ${c.class}: ${c.prompts} prompts${range}`);
+      }
+      if (tokens) {
+        console.log(overContext > 0
+          ? `${overContext} of ${prompts.length} prompts are longer than the model's context of ${tokens.context} tokens: this set cannot run on ${opts.model}`
+          : `every prompt fits the model's context of ${tokens.context} tokens`);
+      }
     });
 
   const runs = program.command('runs').description('recorded probe runs');
@@ -108,8 +166,43 @@ export function registerProbeCommands(program: Command): void {
       db.close();
       if (opts.json) return console.log(JSON.stringify(all.map(({ set: _set, ...r }) => r), null, 2));
       if (!all.length) return console.log('no runs yet: start one with `mote probe run --model DIR --set FILE`');
-      console.log(['id', 'status', 'prompts', 'set', 'model', 'created'].join('\t'));
-      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, r.model.remote ? `${r.model.architecture} ${r.model.remote.backend} ${r.model.remote.modelId}` : `${r.model.architecture} ${r.model.precision} ${r.modelHash.slice(0, 8)}`, r.createdAt].join('\t'));
+      console.log(['id', 'status', 'prompts', 'set', 'model', 'created', 'note'].join('\t'));
+      for (const r of all) console.log([r.id, r.status, `${r.recorded}/${r.promptCount}`, r.setId, r.model.remote ? `${r.model.architecture} ${r.model.remote.backend} ${r.model.remote.modelId}` : `${r.model.architecture} ${r.model.precision} ${r.modelHash.slice(0, 8)}`, r.createdAt, r.note.replace(/\s+/g, ' ')].join('\t'));
+    });
+  runs
+    .command('delete')
+    .description('delete a run with its recorded prompts, routing and counts (evaluations made on it are kept)')
+    .argument('<id>', 'run id', runIdArg)
+    .option(...dbOption)
+    .action((id: number, opts: { db?: string }) => {
+      const db = openDb(opts.db);
+      try {
+        const run = getRun(db, id);
+        if (!run) throw new Error(`run ${id} does not exist in ${opts.db ?? defaultDatabaseFile()}`);
+        const recorded = getPrompts(db, run.id).length;
+        deleteRun(db, run.id);
+        console.log(`deleted run ${run.id} (${run.setId}, ${run.status}, ${recorded} prompts recorded)`);
+      } finally {
+        db.close();
+      }
+    });
+  runs
+    .command('annotate')
+    .description("set a run's note, shown in `runs list` and the app (an empty note clears it)")
+    .argument('<id>', 'run id', runIdArg)
+    .argument('<note>', 'the note')
+    .option(...dbOption)
+    .action((id: number, note: string, opts: { db?: string }) => {
+      const db = openDb(opts.db);
+      try {
+        const run = getRun(db, id);
+        if (!run) throw new Error(`run ${id} does not exist in ${opts.db ?? defaultDatabaseFile()}`);
+        if (note.length > MAX_RUN_NOTE_CHARS) throw new Error(`a note may be at most ${MAX_RUN_NOTE_CHARS} characters; this one has ${note.length}`);
+        setRunNote(db, run.id, note.trim());
+        console.log(note.trim() ? `run ${run.id}: note set` : `run ${run.id}: note cleared`);
+      } finally {
+        db.close();
+      }
     });
   runs
     .command('show <id>')
@@ -129,6 +222,7 @@ export function registerProbeCommands(program: Command): void {
         ? `model   ${remote.modelId} on ${remote.backend} at ${remote.url} (${run.model.architecture}, config ${run.modelDir})`
         : `model   ${run.modelDir} (${run.model.architecture}, ${run.model.precision}, ${run.modelHash})`);
       console.log(`set     ${run.setId} (${run.setPath})`);
+      if (run.note) console.log(`note    ${run.note}`);
       console.log(`prompts ${prompts.length}/${run.promptCount} recorded; generate ${run.generateTokens} tokens; mask ${run.mask ? `${run.mask.entries.length} entries` : 'none'}`);
       for (const c of run.set.classes) {
         const ofClass = prompts.filter((p) => p.class === c.id);

@@ -13,6 +13,7 @@ import { clip } from '../probes/inputs.ts';
 import { listProbeSets } from '../probes/list-probe-sets.ts';
 import { loadProbeSetAsync } from '../probes/load-probe-set.ts';
 import type { ProbeSet } from '../probes/probe-set.ts';
+import { checkProbeSetText } from '../probes/probe-set-check.ts';
 import { probePromptIds } from '../probes/prompt-tokens.ts';
 import { runProbes } from '../probes/run-probes.ts';
 import { unknownTokenReport } from '../probes/unknown-tokens.ts';
@@ -31,7 +32,7 @@ import { exportMask, importMask } from '../steering/mask-exchange.ts';
 import { maskFile } from '../steering/mask-file.ts';
 import { assertEntriesFit, locate, type MaskTarget } from '../steering/mask-fit.ts';
 import { openDatabase, type WritableDB } from '../store/database.ts';
-import { getEvaluation, getPrompts, getRun, listEvaluations, listRuns, saveEvaluation, type Run } from '../store/runs.ts';
+import { deleteRun, getEvaluation, getPrompts, getRun, listEvaluations, listRuns, saveEvaluation, setRunNote, type Run } from '../store/runs.ts';
 import { runBundle } from './bundle.ts';
 import { ExclusiveQueue } from './exclusive-queue.ts';
 import { checkCheckpointFolder, FileAccess } from './file-access.ts';
@@ -102,6 +103,8 @@ export class EngineHost {
   private closing = false;
   private readonly files: FileAccess;
   private openai: OpenAIControl | null = null;
+  /** The run probes.run is recording now, which runs.delete refuses. */
+  private recordingRunId: number | null = null;
 
   constructor(private readonly options: EngineHostOptions) {
     this.files = new FileAccess(path.resolve(options.probesDir),
@@ -285,6 +288,19 @@ export class EngineHost {
       const e = this.findEvaluation(p.evaluationId);
       return { csv: p.table === 'rates' ? evaluationRatesCsv(e) : evaluationPromptsCsv(e), fileName: evaluationFileName(e, p.table, 'csv') };
     },
+    'probes.check': async (p) => checkProbeSetText(p.text, p.file),
+    'probes.source': async (p) => this.files.source(p.file),
+    'runs.delete': async (p) => {
+      this.findRun(p.runId);
+      if (this.recordingRunId === p.runId) throw new HostError('bad-request', `run ${p.runId} is being recorded: cancel it before deleting it`);
+      deleteRun(this.db, p.runId);
+      return { runId: p.runId };
+    },
+    'runs.annotate': async (p) => {
+      this.findRun(p.runId);
+      setRunNote(this.db, p.runId, p.note.trim());
+      return runSummary(this.db, this.findRun(p.runId));
+    },
   };
 
   /**
@@ -350,14 +366,17 @@ export class EngineHost {
         set, setPath: file, generateTokens: p.generateTokens, resumeRunId: p.resumeRunId, forceNew: p.forceNew, signal: job.signal,
         onProgress: (progress) => {
           runId = progress.runId;
+          this.recordingRunId = runId;
           job.event('probe.progress', progress);
         },
       });
-      job.event('probe.finished', { runId: result.runId, status: result.status });
+      if (!result.alreadyRecorded) job.event('probe.finished', { runId: result.runId, status: result.status });
       return result;
     } catch (err) {
       if (runId !== undefined) job.event('probe.finished', { runId, status: 'failed' });
       throw err;
+    } finally {
+      this.recordingRunId = null;
     }
   }
 
@@ -409,7 +428,7 @@ export class EngineHost {
       } else if (event.type === 'token') {
         job.event('generate.token', { index: event.index, id: event.id, text: event.text, routing: event.routing ? tokenRouting(event.routing, 0, k) : null });
       } else if (event.type === 'done') {
-        result = { text: event.text, ids: event.ids, reason: event.reason };
+        result = { text: event.text, ids: event.ids, reason: event.reason, timing: event.timing };
       }
     }
     if (job.signal.aborted) throw cancelled();

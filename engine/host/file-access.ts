@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { clip, formatBytes, kindOf } from '../probes/inputs.ts';
-import { MAX_PROBE_SET_BYTES, parseProbeSet, PROBE_SET_EXTENSIONS } from '../probes/load-probe-set.ts';
+import { clip, formatBytes, InputFileError, kindOf, readInputFile } from '../probes/inputs.ts';
+import { MAX_PROBE_SET_BYTES, parseProbeSet, PROBE_SET_EXTENSIONS, PROBE_SET_FILE } from '../probes/load-probe-set.ts';
 import type { ProbeSet } from '../probes/probe-set.ts';
 import { HostError } from './host-error.ts';
 
@@ -26,6 +26,18 @@ export class FileAccess {
     if (isInside(this.probesDir, resolved) || isInside(this.uploadsDir, resolved)) return resolved;
     throw new HostError('bad-request', `${clip(file, 300)}: probe sets are read only from the probes folder (${this.probesDir}) `
       + 'or uploaded (probes.expand with the file\'s text); this path is outside both');
+  }
+
+  /** A probe-set file's text, read under the loader's rules (a regular .json/.yaml/.yml file of at most 2 MiB). */
+  async source(name: string): Promise<{ file: string; name: string; text: string; shipped: boolean }> {
+    const file = this.probeSet(name);
+    let text: string;
+    try {
+      text = await readInputFile(file, PROBE_SET_FILE);
+    } catch (err) {
+      throw new HostError('failed', `${file}: ${err instanceof InputFileError ? err.reason : `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`}`);
+    }
+    return { file, name: path.basename(file), text, shipped: isInside(this.probesDir, file) };
   }
 
   /**

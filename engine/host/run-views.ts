@@ -22,6 +22,8 @@ export function runSummary(db: ReadableDB, run: Run): RunSummary {
     promptCount: run.promptCount,
     recorded: finishedPromptIndices(db, run.id).size,
     generateTokens: run.generateTokens,
+    finishedAt: run.finishedAt,
+    note: run.note,
   };
 }
 

@@ -31,7 +31,8 @@ export function readJsonFile(file: string): Record<string, unknown> {
 
 export function openCheckpoint(dir: string): Checkpoint {
   const absolute = path.resolve(dir);
-  if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) throw new Error(`${absolute}: not a checkpoint folder`);
+  if (!fs.existsSync(absolute)) throw new Error(`${absolute} does not exist`);
+  if (!fs.statSync(absolute).isDirectory()) throw new Error(`${absolute}: not a checkpoint folder (a file; expected a Hugging Face model folder)`);
   const configFile = path.join(absolute, 'config.json');
   if (!fs.existsSync(configFile)) throw new Error(`${absolute}: not a checkpoint folder (no config.json; expected a Hugging Face model folder)`);
   const config = readJsonFile(configFile);

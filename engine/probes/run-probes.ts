@@ -21,7 +21,7 @@ export interface ProbeRunOptions {
   recordLogits?: boolean;
   /** Resume this run instead of starting or auto-resuming one. */
   resumeRunId?: number;
-  /** Start a new run even when an unfinished run of the same model, set and options exists. */
+  /** Start a new run even when a run of the same model, set and options exists (else an unfinished one is resumed, a finished one reported). */
   forceNew?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: ProbeProgress) => void;
@@ -40,13 +40,21 @@ export interface ProbeRunResult {
   status: Run['status'];
   resumedFrom: number;
   recorded: number;
+  /**
+   * Set when nothing was run because a finished run of the same model, set and options exists (runId): recording
+   * it again takes forceNew.
+   */
+  alreadyRecorded?: { finishedAt: string | null };
 }
 
-/** An unfinished run of the same model, probe set content and options, which a new request continues. */
-function findResumable(db: WritableDB, runner: ModelRunner, set: ProbeSet, opts: ProbeRunOptions): Run | undefined {
+/**
+ * The newest run of the same model, probe set content and options, unfinished (which a new request continues) or
+ * finished (which a new request does not silently repeat).
+ */
+function findIdentical(db: WritableDB, runner: ModelRunner, set: ProbeSet, opts: ProbeRunOptions, finished: boolean): Run | undefined {
   const setJson = JSON.stringify(set);
   const maskJson = JSON.stringify(opts.mask ?? null);
-  return listRuns(db).find((r) => r.status !== 'finished' && r.modelHash === runner.checkpoint.contentHash &&
+  return listRuns(db).find((r) => (r.status === 'finished') === finished && r.modelHash === runner.checkpoint.contentHash &&
     r.model.precision === runner.precision && JSON.stringify(r.set) === setJson && r.generateTokens === opts.generateTokens &&
     JSON.stringify(r.mask) === maskJson && r.recordLogits === Boolean(opts.recordLogits));
 }
@@ -69,7 +77,12 @@ export async function runProbes(db: WritableDB, runner: ModelRunner, tokenizer: 
     const recordedAt = run.model.precision;
     if (recordedAt !== runner.precision) throw new Error(`run ${run.id} was recorded at precision ${recordedAt}; the model is loaded at ${runner.precision} — reopen it at ${recordedAt} to resume`);
   } else if (!opts.forceNew) {
-    run = findResumable(db, runner, set, opts);
+    run = findIdentical(db, runner, set, opts, false);
+    const done = run ? undefined : findIdentical(db, runner, set, opts, true);
+    if (done) {
+      const count = finishedPromptIndices(db, done.id).size;
+      return { runId: done.id, status: 'finished', resumedFrom: count, recorded: 0, alreadyRecorded: { finishedAt: done.finishedAt } };
+    }
   }
   const runSet = run?.set ?? set;
   const runPrompts = run ? expandProbeSet(run.set) : prompts;

@@ -13,6 +13,9 @@ export const MASK_NAME_PATTERN = /^[\p{L}\p{N}_-][\p{L}\p{N}._-]{0,99}$/u;
 /** Most characters of an uploaded probe set (probes.expand `text`); the loader's byte cap applies too. */
 export const MAX_PROBE_SET_UPLOAD_CHARS = 2 * 1024 * 1024;
 
+/** Longest note kept with a run. */
+export const MAX_RUN_NOTE_CHARS = 4000;
+
 const mask = z.object({
   mode: z.enum(['backfill', 'drop']),
   forceWeight: z.enum(['natural', 'max']),
@@ -113,6 +116,17 @@ export const methodParams = {
     url: z.string().url().max(2048), backend: z.enum(['sglang', 'vllm']), modelId: z.string().min(1).max(512),
     apiKey: z.string().max(4096).optional(), config: z.string().min(2).max(1024 * 1024), concurrency: z.number().int().min(1).max(64).optional(),
   }).strict(),
+  /**
+   * Checks probe-set text without storing it (the editor validates as the user types): the set's classes and prompt
+   * counts, or its problems with path and line. `file` is a bare name; its extension picks JSON or YAML.
+   */
+  'probes.check': z.object({ file: shortText.min(1), text: z.string().max(MAX_PROBE_SET_UPLOAD_CHARS) }).strict(),
+  /** The text of a probe-set file (probes or uploads folder, as probes.expand reads), to edit it. */
+  'probes.source': z.object({ file: filePath }).strict(),
+  /** Deletes a run with its prompts, routing and counts, in one transaction; evaluations made on it stay. */
+  'runs.delete': z.object({ runId }).strict(),
+  /** Replaces a run's note (empty clears it). */
+  'runs.annotate': z.object({ runId, note: z.string().max(MAX_RUN_NOTE_CHARS) }).strict(),
 } as const;
 
 export type Method = keyof typeof methodParams;
@@ -124,7 +138,8 @@ export interface MethodResults {
   'model.estimate': T.MemoryEstimates;
   'probes.list': (T.ProbeSetInfo | T.ProbeSetListingError)[];
   'probes.expand': { set: T.ProbeSetInfo; prompts: T.ProbePromptInfo[]; tokenized: T.TokenCountBasis | null };
-  'probes.run': { runId: number; status: T.RunStatus; resumedFrom: number; recorded: number };
+  /** With alreadyRecorded, nothing ran: run runId is a finished run of the same model, set and options (forceNew records again). */
+  'probes.run': { runId: number; status: T.RunStatus; resumedFrom: number; recorded: number; alreadyRecorded?: { finishedAt: string | null } };
   'runs.list': T.RunSummary[];
   'runs.get': { run: T.RunSummary; prompts: T.RecordedPrompt[] };
   'runs.heatmap': T.Heatmap;
@@ -145,6 +160,11 @@ export interface MethodResults {
   'evaluations.get': T.StoredEvaluation;
   'evaluations.csv': { csv: string; fileName: string };
   'probes.runRemote': MethodResults['probes.run'];
+  'probes.check': T.ProbeSetCheck;
+  /** name: the file's bare name; shipped: true for the probes folder (whose files the app never overwrites). */
+  'probes.source': { file: string; name: string; text: string; shipped: boolean };
+  'runs.delete': { runId: number };
+  'runs.annotate': T.RunSummary;
 }
 
 export type MethodResult<M extends Method> = MethodResults[M];

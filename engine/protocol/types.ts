@@ -186,6 +186,10 @@ export interface RunSummary {
   promptCount: number;
   recorded: number;
   generateTokens: number;
+  /** ISO 8601; null while running. */
+  finishedAt: string | null;
+  /** The researcher's note on the run; empty when none. */
+  note: string;
 }
 
 export interface RecordedPrompt {
@@ -277,6 +281,8 @@ export interface GenerationResult {
   text: string;
   ids: number[];
   reason: StopReason;
+  /** Speed measured in the engine: ms to the first generated token (prefill included), then decode tokens/s. */
+  timing: { firstTokenMs: number | null; tokensPerSecond: number | null };
 }
 
 /** hits of n, with the 95 % Wilson score interval [low, high] of hits / n. */
@@ -403,3 +409,15 @@ export interface OpenAIEndpointStatus {
   /** Folder of saved masks (NAME.json) served as MODEL+NAME. */
   masksDir: string | null;
 }
+
+/** A problem in a probe-set file: where (path like `templates[2].text`, 1-based line) and what. */
+export interface ProbeSetProblemInfo {
+  path: string;
+  line?: number;
+  message: string;
+}
+
+/** probes.check: a valid set's expansion summary, or the set's problems (the first ones, and how many in all). */
+export type ProbeSetCheck =
+  | { ok: true; id: string; title: string; type: 'templates' | 'paired'; classes: { class: string; prompts: number }[]; promptCount: number }
+  | { ok: false; problems: ProbeSetProblemInfo[]; total: number };

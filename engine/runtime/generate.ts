@@ -34,7 +34,15 @@ export type GenerationEvent =
    * stop string, and a final partial character.
    */
   | { type: 'token'; index: number; id: number; text: string; routing: StepRouting | null }
-  | { type: 'done'; reason: StopReason; ids: number[]; text: string };
+  | { type: 'done'; reason: StopReason; ids: number[]; text: string; timing: GenerationTiming };
+
+/** Speed as the caller saw it (the time it spends between events included). */
+export interface GenerationTiming {
+  /** Milliseconds from the call to the first generated token (prefill included); null if none was generated. */
+  firstTokenMs: number | null;
+  /** Generated tokens after the first ÷ seconds from the first to the last; null with fewer than two tokens. */
+  tokensPerSecond: number | null;
+}
 
 /**
  * Prefill, then decode one token at a time. A token's routing (the experts it was sent to) is only known once the
@@ -55,6 +63,9 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
   const random = seededRandom(p.seed);
   const decoder = detokenizer.createStreamDecoder();
   const eos = new Set(p.eosTokenIds);
+  const started = performance.now();
+  let firstAt: number | null = null;
+  let lastAt = started;
 
   let { result, cache } = await runner.step(runner.emptyCache(), promptIds, steering, 1);
   yield { type: 'prompt', ids: promptIds, routing: result.routing };
@@ -89,6 +100,8 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
       ({ result, cache } = await runner.step(cache, [id], steering, 1));
       routing = result.routing;
     }
+    lastAt = performance.now();
+    firstAt ??= lastAt;
     yield { type: 'token', index: generated.length - 1, id, text: piece, routing };
     if (stopAt >= 0) {
       reason = 'stop-string';
@@ -100,7 +113,11 @@ export async function* generate(runner: ModelRunner, detokenizer: StreamingDetok
     }
   }
   const text = stopAt >= 0 ? full.slice(0, stopAt) : full + decoder.flush();
-  yield { type: 'done', reason, ids: generated, text };
+  const timing: GenerationTiming = {
+    firstTokenMs: firstAt === null ? null : firstAt - started,
+    tokensPerSecond: firstAt !== null && generated.length > 1 && lastAt > firstAt ? (generated.length - 1) / ((lastAt - firstAt) / 1000) : null,
+  };
+  yield { type: 'done', reason, ids: generated, text, timing };
 }
 
 /** Length of the longest end of `text` that begins some stop string (and so may yet become one). */

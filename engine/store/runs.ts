@@ -37,6 +37,8 @@ export interface Run extends NewRun {
   status: RunStatus;
   error: string | null;
   finishedAt: string | null;
+  /** The researcher's note on the run; empty when none. */
+  note: string;
 }
 
 /** One finished probe prompt. T = routed tokens, L = MoE layers of the run, k = top-k, E = experts. */
@@ -136,6 +138,7 @@ interface RunRow {
   moe_layers: string;
   num_experts: number;
   top_k: number;
+  note: string;
 }
 
 interface PromptRow {
@@ -315,6 +318,20 @@ export function setRunStatus(db: WritableDB, runId: number, status: RunStatus, e
   if (changes === 0) throw new Error(`${db.name}: there is no run ${runId}`);
 }
 
+/** Deletes a run with its prompts, counts and checksums (ON DELETE CASCADE); its evaluations keep, unlinked. */
+export function deleteRun(db: WritableDB, runId: number): void {
+  assertWritable(db);
+  const { changes } = guarded(db, () => db.transaction(() => db.prepare('DELETE FROM runs WHERE id = ?').run(runId))());
+  if (changes === 0) throw new Error(`${db.name}: there is no run ${runId}`);
+}
+
+/** Replaces a run's note (empty clears it). */
+export function setRunNote(db: WritableDB, runId: number, note: string): void {
+  assertWritable(db);
+  const { changes } = guarded(db, () => db.prepare('UPDATE runs SET note = ? WHERE id = ?').run(note, runId));
+  if (changes === 0) throw new Error(`${db.name}: there is no run ${runId}`);
+}
+
 /** Newest first. */
 export function listRuns(db: ReadableDB): Run[] {
   return guarded(db, () => (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map((row) => toRun(db, row)));
@@ -365,6 +382,7 @@ function runFromRow(row: RunRow): Run {
     moeLayers: JSON.parse(row.moe_layers) as number[],
     numExperts: row.num_experts,
     topK: row.top_k,
+    note: row.note,
   };
 }
 

@@ -2,6 +2,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode }
 import { colorLut, type CellValues, type ColorScale } from './color.ts';
 import { GridAxes } from './GridAxes.tsx';
 import { cellAt, gridLayout, type GridLayout } from './grid-layout.ts';
+import { gridKeyStep } from './grid-keys.ts';
 import { registerGrid } from './grid-registry.ts';
 import { DirtyRects, hasSeparators, paintCells, paintMarks, paintOverlay, rasterize, type Mark } from './paint.ts';
 import { useWidth } from './use-width.ts';
@@ -26,6 +27,10 @@ interface Props {
   selected?: Cell | null;
   tooltip(cell: Cell): ReactNode;
   onCellClick?(cell: Cell): void;
+  /** A second action on a cell, in one step: right-click, or F on the keyboard (Steering: force the expert). */
+  onCellSecondary?(cell: Cell): void;
+  /** Names the grid for screen readers, e.g. "ranking scores". */
+  label?: string;
   maxPlotHeight?: number;
 }
 
@@ -49,7 +54,7 @@ function sizeCanvas(canvas: HTMLCanvasElement, g: GridLayout, dpr: number, dirty
  * mask changes); d3 axes in SVG; hover and selection on the top canvas, which takes the pointer. Hit-testing inverts
  * the scales.
  */
-export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = null, marks, selected = null, tooltip, onCellClick, maxPlotHeight }: Props) {
+export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = null, marks, selected = null, tooltip, onCellClick, onCellSecondary, label = 'layer × expert grid', maxPlotHeight }: Props) {
   const [boxRef, width] = useWidth<HTMLDivElement>();
   const cellsRef = useRef<HTMLCanvasElement>(null);
   const marksRef = useRef<HTMLCanvasElement>(null);
@@ -57,6 +62,8 @@ export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = nu
   const [marksDirty] = useState(() => new DirtyRects());
   const [overlayDirty] = useState(() => new DirtyRects());
   const [hover, setHover] = useState<(Cell & { px: number; py: number }) | null>(null);
+  /** The cell the keyboard is on while the grid has focus (roving focus inside one canvas). */
+  const [keyCell, setKeyCell] = useState<Cell | null>(null);
   const dpr = window.devicePixelRatio || 1;
   const layout = useMemo(() => (width > 0 ? gridLayout(width, layers.length, experts, dpr, maxPlotHeight) : null), [width, layers.length, experts, dpr, maxPlotHeight]);
   const lut = useMemo(() => colorLut(scale), [scale]);
@@ -70,9 +77,10 @@ export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = nu
     if (layout) paintMarks(sizeCanvas(marksRef.current!, layout, dpr, marksDirty), layout, marks, marksDirty);
   }, [layout, marks, dpr, marksDirty]);
 
+  const shown = hover ?? (keyCell && layout ? { ...keyCell, px: layout.x(keyCell.col) + layout.cellW, py: layout.y(keyCell.row) + layout.cellH } : null);
   useLayoutEffect(() => {
-    if (layout) paintOverlay(sizeCanvas(overlayRef.current!, layout, dpr, overlayDirty), layout, hover, selected, overlayDirty);
-  }, [layout, hover?.row, hover?.col, selected?.row, selected?.col, dpr, overlayDirty]);
+    if (layout) paintOverlay(sizeCanvas(overlayRef.current!, layout, dpr, overlayDirty), layout, shown, selected, overlayDirty);
+  }, [layout, shown?.row, shown?.col, selected?.row, selected?.col, dpr, overlayDirty]);
 
   useEffect(() => (layout && boxRef.current ? registerGrid(testId, { element: boxRef.current, layout, layers }) : undefined), [testId, layout, layers, boxRef]);
 
@@ -94,9 +102,33 @@ export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = nu
     const at = locate(e);
     if (at?.cell) onCellClick?.(at.cell);
   };
+  const onContextMenu = (e: React.MouseEvent<HTMLCanvasElement>) => {
+    const at = locate(e);
+    if (!onCellSecondary || !at?.cell) return;
+    e.preventDefault();
+    onCellSecondary(at.cell);
+  };
+  const onKeyDown = (e: React.KeyboardEvent<HTMLCanvasElement>) => {
+    const cell = keyCell ?? selected ?? { row: 0, col: 0 };
+    const next = gridKeyStep(e.key, cell, layers.length, experts);
+    if (next) {
+      e.preventDefault();
+      setHover(null);
+      setKeyCell(next);
+    } else if ((e.key === 'Enter' || e.key === ' ') && onCellClick) {
+      e.preventDefault();
+      onCellClick(cell);
+    } else if ((e.key === 'f' || e.key === 'F') && onCellSecondary) {
+      e.preventDefault();
+      onCellSecondary(cell);
+    } else if (e.key === 'Escape') {
+      setKeyCell(null);
+    }
+  };
 
   const style = layout ? { width: layout.width, height: layout.height } : undefined;
-  const flip = hover && layout && hover.px > layout.width - 260;
+  const flip = shown && layout && shown.px > layout.width - 260;
+  const keys = `Arrow keys move between cells${onCellClick ? ', Enter or Space acts on the cell' : ''}${onCellSecondary ? ', F forces it' : ''}.`;
   return (
     <div ref={boxRef} className="expert-grid" style={{ height: layout?.height ?? 200 }}>
       {layout && (
@@ -128,12 +160,24 @@ export function ExpertGrid({ testId, layers, experts, values, scale, dimmed = nu
             onPointerMove={onMove}
             onPointerLeave={() => setHover(null)}
             onClick={onClick}
+            onContextMenu={onContextMenu}
+            tabIndex={0}
+            role="application"
+            aria-roledescription="heatmap"
+            aria-label={`${label}: ${layers.length} layers × ${experts} experts. ${keys}`}
+            onKeyDown={onKeyDown}
+            // Only keyboard focus shows a focused cell: a click focuses the canvas too, and hover shows that cell.
+            onFocus={(e) => e.currentTarget.matches(':focus-visible') && setKeyCell((c) => c ?? selected ?? { row: 0, col: 0 })}
+            onBlur={() => setKeyCell(null)}
           />
-          {hover && (
-            <div className="tooltip" style={{ top: hover.py + 16, left: flip ? undefined : hover.px + 16, right: flip ? layout.width - hover.px + 16 : undefined }}>
-              {tooltip(hover)}
+          {shown && (
+            <div className="tooltip" style={{ top: shown.py + 16, left: flip ? undefined : shown.px + 16, right: flip ? layout.width - shown.px + 16 : undefined }}>
+              {tooltip(shown)}
             </div>
           )}
+          <div className="visually-hidden" aria-live="polite" data-testid={`${testId}-focus`} data-row={keyCell?.row} data-col={keyCell?.col}>
+            {keyCell ? `layer ${layers[keyCell.row]}, expert ${keyCell.col}` : ''}
+          </div>
         </>
       )}
     </div>

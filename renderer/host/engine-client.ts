@@ -43,14 +43,18 @@ export interface ConnectionLoss {
 
 export type EngineErrorCode = ProtocolError['code'] | 'disconnected';
 
-/** An engine error rethrown on this side, message prefixed with the method: "probes.run: no model loaded". */
+/**
+ * An engine error rethrown on this side, message prefixed with the method ("probes.run: no model loaded", for logs);
+ * `detail` is the engine's own wording, which is what users are shown.
+ */
 export class EngineError extends Error {
-  constructor(readonly method: string, readonly code: EngineErrorCode, message: string) {
-    super(`${method}: ${message}`);
+  constructor(readonly method: string, readonly code: EngineErrorCode, readonly detail: string) {
+    super(`${method}: ${detail}`);
     this.name = 'EngineError';
   }
 }
 
 export const isCancelled = (err: unknown): boolean => err instanceof EngineError && err.code === 'cancelled';
 
-export const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** What a user is shown of an error: the engine's own words, without the method name the protocol adds. */
+export const errorText = (err: unknown): string => (err instanceof EngineError ? err.detail : err instanceof Error ? err.message : String(err));

@@ -1,6 +1,7 @@
 import type { ExpertMask } from '../../engine/protocol/types.ts';
 import { rankingKey, rankings } from './datasets.ts';
 import type { MaskSource } from './session.ts';
+import { suggestedTopN } from './top-n.ts';
 import type { AppState } from './store.ts';
 
 /** The n best experts of the ranking shown in Imaging, best first. */
@@ -32,3 +33,8 @@ export const describeRanking = (r: RankingSelection): string =>
 
 export const sameRanking = (a: RankingSelection, b: RankingSelection): boolean =>
   a.runId === b.runId && a.target === b.target && a.method === b.method && a.span === b.span;
+/** The N "top N" uses: the user's, once typed, else the suggestion from the ranking shown in Imaging. */
+export function topNOf(s: AppState): { n: number; basis: string | null } {
+  if (!s.steering.topNAuto) return { n: s.steering.topN, basis: null };
+  return suggestedTopN(rankings.get(s.imaging.rankingKey));
+}

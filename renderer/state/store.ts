@@ -8,10 +8,13 @@ import { fieldsSlice, type FieldsSlice } from './slices/fields-slice.ts';
 import { imagingSlice, type ImagingSlice } from './slices/imaging-slice.ts';
 import { modelSlice, type ModelSlice } from './slices/model-slice.ts';
 import { probesSlice, type ProbesSlice } from './slices/probes-slice.ts';
+import { probeEditorSlice, type ProbeEditorSlice } from './slices/probe-editor-slice.ts';
+import { runRecordsSlice, type RunRecordsSlice } from './slices/run-records-slice.ts';
 import { installSessionSaver, sessionSlice, type SessionSlice } from './slices/session-slice.ts';
 import { steeringSlice, type SteeringSlice } from './slices/steering-slice.ts';
 
-export type AppState = EngineSlice & ModelSlice & ProbesSlice & ImagingSlice & SteeringSlice & CompareSlice & EvaluationSlice & FieldsSlice & SessionSlice;
+export type AppState = EngineSlice & ModelSlice & ProbesSlice & ImagingSlice & SteeringSlice & CompareSlice & EvaluationSlice & FieldsSlice & SessionSlice
+  & RunRecordsSlice & ProbeEditorSlice;
 export type AppStore = StoreApi<AppState>;
 
 /** What every slice gets: the host, the store's set/get, and cancel handles of running jobs (kept out of state). */
@@ -36,6 +39,8 @@ export function createAppStore(host: Host): AppStore {
       ...evaluationSlice(ctx),
       ...fieldsSlice(ctx),
       ...sessionSlice(ctx),
+      ...runRecordsSlice(ctx),
+      ...probeEditorSlice(ctx),
     };
   });
   installSessionSaver(store);

@@ -7,16 +7,27 @@ import { runMismatch } from '../state/slices/imaging-slice.ts';
 import { isListingError, PROBE_SET_UPLOAD_ACCEPT } from '../state/slices/probes-slice.ts';
 import { useActions, useApp } from '../state/use-app.ts';
 import { RemoteRunForm } from './RemoteRunForm.tsx';
+import { AlreadyRecorded } from './probes/AlreadyRecorded.tsx';
+import { ProbeSetEditButtons, ProbeSetEditor } from './probes/ProbeSetEditor.tsx';
+import { RunRecordButtons, RunNoteCell } from './probes/RunRecordCells.tsx';
+import { RunSummaryPanel } from './probes/RunSummaryPanel.tsx';
 
 const SHOWN_PROMPTS = 300;
 
 export function ProbesView({ onOpenRun }: { onOpenRun(): void }) {
+  const { selectRun } = useActions();
+  const openRun = (runId: number) => {
+    void selectRun(runId);
+    onOpenRun();
+  };
   return (
     <div className="view view-probes">
       <div className="columns">
         <ProbeSetList />
-        <ProbeSetDetail />
+        <ProbeSetDetail onOpenRun={openRun} />
       </div>
+      <ProbeSetEditor />
+      <RunSummaryPanel onOpenRun={openRun} />
       <RunsTable onOpenRun={onOpenRun} />
     </div>
   );
@@ -29,7 +40,7 @@ function ProbeSetList() {
     <section className="panel side">
       <h2>Probe sets</h2>
       <ErrorText error={error} />
-      <div className="row upload-row">
+      <div className="row upload-row wrap">
         <label className={uploading ? 'file-button secondary disabled' : 'file-button secondary'}
           title="A .json or .yaml probe set of at most 2 MiB from this machine; the engine checks it and keeps a copy with its uploaded sets">
           <input
@@ -46,6 +57,7 @@ function ProbeSetList() {
           />
           {uploading ? `Loading ${uploading}…` : 'Load probe set from file…'}
         </label>
+        <ProbeSetEditButtons />
       </div>
       <ErrorText error={uploadError} testId="probes-upload-error" />
       <ul className="list" data-testid="probe-sets">
@@ -75,7 +87,7 @@ function ProbeSetList() {
   );
 }
 
-function ProbeSetDetail() {
+function ProbeSetDetail({ onOpenRun }: { onOpenRun(runId: number): void }) {
   const { expanded, expandError, selected, generateTokens, forceNew, job, jobMessage, jobFailed } = useApp((s) => s.probes);
   const checkpoint = useApp((s) => s.model.info?.checkpoint);
   const precision = useApp((s) => s.model.info?.precision);
@@ -93,7 +105,7 @@ function ProbeSetDetail() {
       <ErrorText error={expandError} />
       <div className="row controls">
         <NumberField label="Generate tokens" field={FIELD.probeGenerate} value={generateTokens} onChange={setGenerateTokens} min={0} max={4096} testId="probe-generate-tokens" />
-        <label className="check" title="Start a new run even if an unfinished identical run exists (otherwise it is resumed)">
+        <label className="check" title="Start a new run even if an identical run exists (otherwise an unfinished one is resumed, a finished one reported)">
           <input type="checkbox" checked={forceNew} onChange={(e) => setForceNew(e.target.checked)} data-testid="probe-force-new" />
           start fresh
         </label>
@@ -104,6 +116,7 @@ function ProbeSetDetail() {
       <RemoteRunForm />
       {job && <ProgressBar testId="probe-progress" label={job.cancelling ? 'Cancelling…' : job.runId ? `Run ${job.runId}` : 'Starting'} done={job.done} total={job.total} />}
       {job?.last && <div className="hint">last: {job.last}</div>}
+      <AlreadyRecorded onOpenRun={onOpenRun} />
       {jobMessage && <div className={jobFailed ? 'message error-message' : 'message'} data-testid="probe-message">{jobMessage}</div>}
       {tooLong > 0 && (
         <div className="message error-message" data-testid="probe-too-long">
@@ -150,6 +163,7 @@ function ProbeSetDetail() {
 
 function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
   const { runs, runsError, job } = useApp((s) => s.probes);
+  const actionError = useApp((s) => s.runRecords.actionError);
   const info = useApp((s) => s.model.info);
   const checkpoint = info?.checkpoint;
   const { runProbes, selectRun } = useActions();
@@ -160,6 +174,7 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
     <section className="panel">
       <h2>Runs</h2>
       <ErrorText error={runsError} />
+      <ErrorText error={actionError} testId="run-action-error" />
       {sorted.length === 0 ? (
         <p className="hint">No runs recorded yet.</p>
       ) : (
@@ -168,7 +183,7 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
             <thead>
               <tr>
                 <th className="num">run</th><th>probe set</th><th>status</th><th className="num">recorded</th><th className="num">gen. tokens</th><th>model</th>
-                <th title="the precision the run was recorded at">precision</th><th>created</th><th />
+                <th title="the precision the run was recorded at">precision</th><th>created</th><th>note</th><th />
               </tr>
             </thead>
             <tbody>
@@ -189,6 +204,7 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
                         : <span className={mismatch ? 'muted' : undefined}>{r.precision}</span>}
                     </td>
                     <td className="muted">{new Date(r.createdAt).toLocaleString()}</td>
+                    <RunNoteCell run={r} />
                     <td className="actions">
                       {unfinished(r) && !r.remote && (
                         <button type="button" className="small" disabled={!!job || !!otherPrecision} onClick={() => void runProbes(r)} data-testid="run-resume"
@@ -199,6 +215,7 @@ function RunsTable({ onOpenRun }: { onOpenRun(): void }) {
                       {r.recorded > 0 && r.modelHash === checkpoint && (
                         <button type="button" className="small secondary" onClick={() => { void selectRun(r.id); onOpenRun(); }} data-testid="run-open">Imaging</button>
                       )}
+                      <RunRecordButtons run={r} live={live(r)} />
                     </td>
                   </tr>
                 );

@@ -104,7 +104,7 @@ describe('mote CLI', () => {
     }
     const missing = mote('inspect', '--model', '/nonexistent/model');
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /mote: \/nonexistent\/model: not a checkpoint folder/);
+    assert.match(missing.stderr, /mote: \/nonexistent\/model does not exist/);
   });
 
   it('bad option values are refused with the option named', () => {

@@ -79,7 +79,8 @@ describe('researcher flow in browser mode against the real engine (demo model)',
     config = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'config.json'), 'utf8'));
     ensureRenderer();
     fs.mkdirSync(SHOTS, { recursive: true });
-    for (const f of fs.readdirSync(SHOTS)) fs.rmSync(path.join(SHOTS, f), { recursive: true, force: true });
+    // Only this test's own shots (numbered, or failed-*): other e2e tests write theirs under their own names.
+    for (const f of fs.readdirSync(SHOTS)) if (/^(\d\d[a-z]?-|failed-)/.test(f)) fs.rmSync(path.join(SHOTS, f), { recursive: true, force: true });
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'mote-e2e-'));
     // The probe folder as shipped, plus a set with one prompt past the demo model's context.
     const probes = path.join(work, 'probes');

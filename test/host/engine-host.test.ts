@@ -114,7 +114,7 @@ describe('engine host', () => {
     assert.ok(events.every((e) => e.event === 'build.progress'));
 
     const missing = path.join(work, 'no-model-here');
-    await rejects(callHost(host, 'model.open', { dir: missing }), 'failed', new RegExp(`${missing}.*not a checkpoint folder`));
+    await rejects(callHost(host, 'model.open', { dir: missing }), 'failed', new RegExp(`${missing} does not exist`));
     assert.equal((await callHost(host, 'model.current', {}))?.folder, GOLDEN);
     assert.equal((await callHost(host, 'model.open', { dir: GOLDEN })).checkpoint, info.checkpoint);
 

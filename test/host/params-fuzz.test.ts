@@ -50,6 +50,10 @@ const SAMPLES: { [M in Method]: MethodParams<M> } = {
   'evaluations.get': { evaluationId: 1 },
   'evaluations.csv': { evaluationId: 1, table: 'rates' },
   'probes.runRemote': { file: 'x.json', generateTokens: 0, url: 'http://127.0.0.1:9', backend: 'sglang', modelId: 'm', config: '{}' },
+  'probes.check': { file: 'x.json', text: '{}' },
+  'probes.source': { file: 'x.json' },
+  'runs.delete': { runId: 1 },
+  'runs.annotate': { runId: 1, note: 'n' },
 };
 const METHODS = Object.keys(methodParams) as Method[];
 

@@ -64,7 +64,7 @@ describe('runs store', () => {
     const first = createRun(db, fields);
     const second = createRun(db, newRun(SHAPE));
     const run = getRun(db, first)!;
-    assert.deepEqual({ ...run, createdAt: '' }, { ...fields, id: first, createdAt: '', status: 'running', error: null, finishedAt: null });
+    assert.deepEqual({ ...run, createdAt: '' }, { ...fields, id: first, createdAt: '', status: 'running', error: null, finishedAt: null, note: '' });
     assert.ok(!Number.isNaN(Date.parse(run.createdAt)));
     assert.deepEqual(listRuns(db).map((r) => r.id), [second, first]);
     assert.equal(getRun(db, 999), undefined);

@@ -1,4 +1,4 @@
-import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
+import type { ExpertMask, GenerationResult, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
 import { compareRouting, emptyCounts, emptyTrace, generationTraces } from '../datasets.ts';
 import { countRouting, generateParams, traceEvent, type GenSettings } from '../generation.ts';
@@ -15,6 +15,7 @@ export interface PaneState {
   status: GenStatus;
   reason: StopReason | null;
   error: string | null;
+  timing: GenerationResult['timing'] | null;
 }
 
 type Side = 'baseline' | 'steered';
@@ -37,7 +38,7 @@ export interface CompareSlice {
   resetCompare(): void;
 }
 
-const idle = (): PaneState => ({ ids: [], tokens: [], status: 'idle', reason: null, error: null });
+const idle = (): PaneState => ({ ids: [], tokens: [], status: 'idle', reason: null, error: null, timing: null });
 
 export const compareSlice = ({ host, set, get, jobs }: SliceContext): CompareSlice => {
   const patchPane = (side: Side, p: Partial<PaneState>) => set((s) => ({ compare: { ...s.compare, [side]: { ...s.compare[side], ...p } } }));
@@ -60,7 +61,7 @@ export const compareSlice = ({ host, set, get, jobs }: SliceContext): CompareSli
     jobs.set(`compare-${side}`, handle);
     try {
       const r = await handle.result;
-      if (mine === runNo) patchPane(side, { status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason });
+      if (mine === runNo) patchPane(side, { status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason, timing: r.timing });
     } catch (err) {
       if (mine === runNo) patchPane(side, isCancelled(err) ? { status: 'cancelled' } : { status: 'error', error: errorText(err) });
     } finally {

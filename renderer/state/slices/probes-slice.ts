@@ -11,6 +11,8 @@ export const isListingError = (s: ProbeListing): s is ProbeSetListingError => 'e
 /** Extensions and size the engine accepts for an uploaded probe set (engine/host/file-access.ts, FileAccess.upload). */
 export const PROBE_SET_UPLOAD_ACCEPT = '.json,.yaml,.yml';
 export const MAX_PROBE_SET_UPLOAD_BYTES = 2 * 1024 * 1024;
+/** Selected first when listed: recording defaults to the demo's training set, not its held-out one (demo-heldout.json). */
+export const DEFAULT_RECORDING_SET = 'demo-refusal.json';
 
 /**
  * What a set is called where only one line fits (a <select>): its title, with its file when another listed set has
@@ -47,6 +49,8 @@ export interface ProbesSlice {
     /** Outcome of the last run ("run 4 finished", or its error). */
     jobMessage: string | null;
     jobFailed: boolean;
+    /** Set when Run found the same set already recorded (same model, precision, options): that run, not a new one. */
+    alreadyRecorded: { runId: number; finishedAt: string | null } | null;
     runs: RunSummary[];
     runsError: string | null;
   };
@@ -59,8 +63,8 @@ export interface ProbesSlice {
   uploadProbeSet(file: File): Promise<void>;
   setGenerateTokens(n: number): void;
   setForceNew(forceNew: boolean): void;
-  /** Starts a run of the selected set, or resumes `resume`. */
-  runProbes(resume?: RunSummary): Promise<void>;
+  /** Starts a run of the selected set, or resumes `resume`; forceNew (default: the checkbox) records even a set already recorded. */
+  runProbes(resume?: RunSummary, forceNew?: boolean): Promise<void>;
   cancelProbes(): void;
   loadRuns(): Promise<void>;
 }
@@ -71,7 +75,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
   return {
     probes: {
       sets: [], error: null, selected: null, expanded: null, expandError: null, uploading: null, uploadError: null, generateTokens: 16, forceNew: false,
-      job: null, jobMessage: null, jobFailed: false, runs: [], runsError: null,
+      job: null, jobMessage: null, jobFailed: false, alreadyRecorded: null, runs: [], runsError: null,
     },
 
     async loadProbeSets() {
@@ -79,7 +83,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         const sets = await host.engine.call('probes.list', {}).result;
         patch({ sets, error: null });
         const { selected } = get().probes;
-        const first = sets.find((s) => !isListingError(s));
+        const first = sets.find((s) => !isListingError(s) && s.file.split(/[/\\]/).pop() === DEFAULT_RECORDING_SET) ?? sets.find((s) => !isListingError(s));
         if (!selected || !sets.some((s) => s.file === selected)) {
           if (first) await get().selectProbeSet(first.file);
         } else {
@@ -113,10 +117,9 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         const { set: info, prompts, tokenized } = await host.engine.call('probes.expand', { file: file.name, text }).result;
         patch({ selected: info.file, expanded: { file: info.file, set: info, prompts, tokenized }, expandError: null });
       } catch (err) {
-        // The engine's problems with the file start each line with its name, so they are shown without the
-        // "probes.expand: " prefix; anything else (the file unreadable since it was picked, the engine gone) is
-        // prefixed with the name.
-        const text = err instanceof EngineError ? err.message.slice(err.method.length + 2) : errorText(err);
+        // The engine's problems with the file start each line with its name; anything else (the file unreadable
+        // since it was picked, the engine gone) is prefixed with the name.
+        const text = errorText(err);
         const named = text.startsWith(file.name) || text.startsWith(JSON.stringify(file.name));
         patch({ uploading: null, uploadError: named ? text : `${file.name}: ${text}` });
         return;
@@ -133,13 +136,14 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
     setGenerateTokens: (generateTokens) => patch({ generateTokens }),
     setForceNew: (forceNew) => patch({ forceNew }),
 
-    async runProbes(resume) {
+    async runProbes(resume, forceNewRun) {
       const file = resume ? resume.setPath : get().probes.selected;
       if (!file || get().probes.job) return;
       const invalid = resume ? null : fieldProblem(get(), [FIELD.probeGenerate]);
       if (invalid) return patch({ jobMessage: `Not run: ${invalid}`, jobFailed: true });
-      const { generateTokens, forceNew } = get().probes;
-      patch({ job: { file, runId: resume?.id ?? null, done: resume?.recorded ?? 0, total: resume?.promptCount ?? 0, last: null, cancelling: false }, jobMessage: null, jobFailed: false });
+      const { generateTokens } = get().probes;
+      const forceNew = forceNewRun ?? get().probes.forceNew;
+      patch({ job: { file, runId: resume?.id ?? null, done: resume?.recorded ?? 0, total: resume?.promptCount ?? 0, last: null, cancelling: false }, jobMessage: null, jobFailed: false, alreadyRecorded: null });
       const handle = host.engine.call(
         'probes.run',
         resume ? { file, generateTokens: resume.generateTokens, resumeRunId: resume.id } : { file, generateTokens, forceNew },
@@ -153,6 +157,10 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
       jobs.set('probes', handle);
       try {
         const r = await handle.result;
+        if (r.alreadyRecorded) {
+          patch({ job: null, alreadyRecorded: { runId: r.runId, finishedAt: r.alreadyRecorded.finishedAt } });
+          return;
+        }
         const resumed = r.resumedFrom > 0 ? ` (resumed after ${r.resumedFrom} recorded prompts)` : '';
         // Imaging (and the rankings Steering builds masks from) moves to the new run only when it shows none.
         const opens = r.status === 'finished' && get().imaging.runId === null;
@@ -161,6 +169,7 @@ export const probesSlice = ({ host, set, get, jobs }: SliceContext): ProbesSlice
         patch({ job: null, jobMessage: `Run ${r.runId} ${r.status}: ${r.recorded} prompts recorded${resumed}.${where}`, jobFailed: r.status === 'failed' });
         await get().loadRuns();
         if (opens) await get().selectRun(r.runId);
+        if (r.status === 'finished') await get().showRunSummary(r.runId);
       } catch (err) {
         patch({ job: null, jobMessage: isCancelled(err) ? 'Run cancelled; resume it from the list below.' : errorText(err), jobFailed: !isCancelled(err) });
         // Without the engine there is no list to fetch; it is fetched again when the engine is back.

@@ -32,7 +32,7 @@ const fromCounts = (c: RoutingCounts | null): SavedCounts | null => c && { layer
 const fitsModel = (c: SavedCounts | null, info: ModelInfo) => !c || (c.experts === info.experts && c.layers.join() === info.moeLayers.join());
 
 function toPane(p: SavedPane | null): PaneState {
-  return p ? { ...p } : { ids: [], tokens: [], status: 'idle', reason: null, error: null };
+  return p ? { ...p, timing: null } : { ids: [], tokens: [], status: 'idle', reason: null, error: null, timing: null };
 }
 
 /** A pane as saved: idle ones are not, one still generating is saved as interrupted. */

@@ -1,14 +1,14 @@
-import type { ExpertMask, StopReason } from '../../../engine/protocol/types.ts';
+import type { ExpertMask, ExpertState, GenerationResult, StopReason } from '../../../engine/protocol/types.ts';
 import { errorText, isCancelled } from '../../host/engine-client.ts';
 import { emptyTrace, generationTraces } from '../datasets.ts';
 import { generateParams, traceEvent, type GenSettings } from '../generation.ts';
 import { readSavedMasks, writeSavedMasks, type SavedMask } from '../mask-library.ts';
-import { cycleExpert, emptyMask, topNOff } from '../mask-ops.ts';
+import { cycleExpert, emptyMask, setExpertState, stateOf, topNForced, topNOff } from '../mask-ops.ts';
 import { cutWithTies, describeCutTie, describeIncludedTie, tieAtCut } from '../../../engine/common/ranking-ties.ts';
 import { formatScore } from '../../../engine/common/statistics-format.ts';
 import { rankings } from '../datasets.ts';
 import { FIELD, GEN_FIELDS } from '../number-input.ts';
-import { describeRanking, selectedRanking, topRanked } from '../selectors.ts';
+import { describeRanking, selectedRanking, topNOf, topRanked } from '../selectors.ts';
 import type { MaskSource } from '../session.ts';
 import type { SliceContext } from '../store.ts';
 import { fieldProblem } from './fields-slice.ts';
@@ -24,6 +24,8 @@ export interface SteeringSlice {
     /** The ranking "Switch off top N" built the mask from; null for masks made by hand, loaded or imported. */
     maskSource: MaskSource | null;
     topN: number;
+    /** True until N is typed: N then follows the ranking (selectors.topNOf). */
+    topNAuto: boolean;
     /** Top-N takes every expert tied with the N-th (else it reports the tie it cut through). */
     includeTies: boolean;
     notice: string | null;
@@ -31,6 +33,7 @@ export interface SteeringSlice {
     gen: GenSettings;
     live: {
       auto: boolean; tokens: string[]; status: GenStatus; reason: StopReason | null; error: string | null;
+      timing: GenerationResult['timing'] | null;
       /** Bumped as the run's trace (datasets.generationTraces.live) grows. */
       traceVersion: number;
     };
@@ -42,9 +45,14 @@ export interface SteeringSlice {
   setMask(mask: ExpertMask, notice?: string | null, source?: MaskSource | null): void;
   setMaskName(name: string): void;
   cycleExpert(layer: number, expert: number): void;
+  /** One expert straight to a state (Force in one action); a forced one goes back to normal with `toggle`. */
+  setExpertState(layer: number, expert: number, state: ExpertState, toggle?: boolean): void;
   setTopN(n: number): void;
   setIncludeTies(includeTies: boolean): void;
-  applyTopN(): void;
+  /** N follows the ranking again (q < α), after being typed. */
+  resetTopN(): void;
+  /** Replaces the mask with the top N ranked experts, switched off (default) or forced on. */
+  applyTopN(state?: 'off' | 'forced'): void;
   clearMask(): void;
   setMaskOptions(p: Partial<Pick<ExpertMask, 'mode' | 'forceWeight'>>): void;
   saveMask(name: string): void;
@@ -70,11 +78,12 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       maskName: '',
       maskSource: null,
       topN: 10,
+      topNAuto: true,
       includeTies: false,
       notice: null,
       saved: readSavedMasks(),
       gen: { prompt: '', chat: true, maxTokens: 48, seed: 1, temperature: 0 },
-      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null, traceVersion: 0 },
+      live: { auto: true, tokens: [], status: 'idle', reason: null, error: null, timing: null, traceVersion: 0 },
     },
 
     setMask(mask, notice = null, source) {
@@ -91,12 +100,20 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       get().setMask(mask, notice);
     },
 
-    setTopN: (topN) => patch({ topN }),
+    setTopN: (topN) => patch({ topN, topNAuto: false }),
+    resetTopN: () => patch({ topNAuto: true }),
 
     setIncludeTies: (includeTies) => patch({ includeTies }),
 
-    applyTopN() {
-      const { mask, topN, includeTies } = get().steering;
+    setExpertState(layer, expert, state, toggle = false) {
+      const mask = get().steering.mask;
+      const next = toggle && stateOf(mask, layer, expert) === state ? 'normal' : state;
+      const r = setExpertState(mask, layer, expert, next, get().model.info?.topK ?? Infinity);
+      get().setMask(r.mask, r.notice);
+    },
+
+    applyTopN(state = 'off') {
+      const { mask, includeTies } = get().steering;
       const invalid = fieldProblem(get(), [FIELD.topN]);
       if (invalid) return patch({ notice: `Not applied: ${invalid}` });
       const chosen = selectedRanking(get());
@@ -109,13 +126,17 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
         return patch({ notice: `Not applied: the ranking selected in Imaging (${describeRanking(chosen.selection)}) is ${loading ? 'still loading' : `not loaded${error ? `: ${error}` : ''}`}.` });
       }
       const ranking = rankings.get(get().imaging.rankingKey)!;
+      const topN = topNOf(get()).n;
       const tie = tieAtCut(ranking.rank, topN);
       const n = includeTies ? cutWithTies(ranking.rank, topN) : topN;
       const ranked = topRanked(get(), n);
       if (ranked.length < topN) return patch({ notice: `Not applied: N = ${topN}, but the ranking has only ${ranked.length} experts.` });
       const score = tie ? formatScore(ranking.score[ranking.order[tie.rank - 1]]) : '';
-      const notice = tie && (includeTies ? describeIncludedTie(tie, score, topN) : describeCutTie(tie, score, 'tick “include ties”'));
-      get().setMask(topNOff(mask, ranked, n), notice, { ...chosen.selection, n, edited: false });
+      const tieNotice = tie && (includeTies ? describeIncludedTie(tie, score, topN) : describeCutTie(tie, score, 'tick “include ties”'));
+      const source = { ...chosen.selection, n, edited: false };
+      if (state === 'off') return get().setMask(topNOff(mask, ranked, n), tieNotice, source);
+      const forced = topNForced(mask, ranked, n, get().model.info?.topK ?? Infinity);
+      get().setMask(forced.mask, [tieNotice, forced.notice].filter(Boolean).join(' ') || null, source);
     },
 
     clearMask() {
@@ -171,7 +192,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       jobs.get('live')?.cancel();
       const mine = ++liveRun;
       const trace = (generationTraces.live = emptyTrace(mask));
-      patchLive({ tokens: [], status: 'running', reason: null, error: null, traceVersion: get().steering.live.traceVersion + 1 });
+      patchLive({ tokens: [], status: 'running', reason: null, error: null, timing: null, traceVersion: get().steering.live.traceVersion + 1 });
       const handle = host.engine.call('generate', generateParams(gen, mask), (e) => {
         if (mine !== liveRun || !traceEvent(trace, e)) return;
         const { tokens, traceVersion } = get().steering.live;
@@ -180,7 +201,7 @@ export const steeringSlice = ({ host, set, get, jobs }: SliceContext): SteeringS
       jobs.set('live', handle);
       try {
         const r = await handle.result;
-        if (mine === liveRun) patchLive({ status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason });
+        if (mine === liveRun) patchLive({ status: r.reason === 'cancelled' ? 'cancelled' : 'done', reason: r.reason, timing: r.timing });
       } catch (err) {
         if (mine === liveRun) patchLive(isCancelled(err) ? { status: 'cancelled' } : { status: 'error', error: errorText(err) });
       } finally {

@@ -24,7 +24,7 @@ export function LivePanel() {
         </div>
       </div>
       <GenSettingsForm testPrefix="live" onSubmit={() => void runLive()} />
-      <TokenOutput testId="live-output" tokens={live.tokens} status={live.status} reason={live.reason} error={live.error} />
+      <TokenOutput testId="live-output" tokens={live.tokens} status={live.status} reason={live.reason} error={live.error} timing={live.timing} />
       <LiveTokenRouting />
     </section>
   );

@@ -22,7 +22,7 @@ export function SteeringView() {
   const maskSource = useApp((s) => s.steering.maskSource);
   const rankingShown = useApp((s) => !!selectedRanking(s)?.shown);
   const { rankingKey, heatmapKey, dim, alpha } = useApp(useShallow((s) => ({ rankingKey: s.imaging.rankingKey, heatmapKey: s.imaging.heatmapKey, dim: s.imaging.dim, alpha: s.imaging.alpha })));
-  const { cycleExpert } = useActions();
+  const { cycleExpert, setExpertState } = useActions();
   const ranking = rankings.get(rankingKey);
   const heatmap = heatmaps.get(heatmapKey);
   const layers = model?.moeLayers ?? [];
@@ -59,9 +59,11 @@ export function SteeringView() {
             dimmed={dimmed}
             marks={marks}
             tooltip={({ row, col }) => (
-              <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} alpha={alpha} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced`} />
+              <CellTooltip row={row} col={col} layers={layers} experts={experts} heatmap={fits ? heatmap : undefined} ranking={fits ? ranking : undefined} alpha={alpha} extra={`state: ${stateOf(mask, layers[row], col)} — click: normal → off → forced; right-click or F: force`} />
             )}
             onCellClick={({ row, col }) => cycleExpert(layers[row], col)}
+            onCellSecondary={({ row, col }) => setExpertState(layers[row], col, 'forced', true)}
+            label="expert mask over ranking scores"
           />
         </section>
         <section className="panel side">
