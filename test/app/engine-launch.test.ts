@@ -102,7 +102,7 @@ describe('forkEngine', () => {
 
     s.supervisor.send({ id: 2, method: 'crash', params: {} } as never);
     await s.until(() => s.statuses.filter((x) => x === 'connected').length === 2, 'the restart');
-    assert.deepEqual(s.statuses, ['connected', 'disconnected', 'restarting', 'connected']);
+    assert.deepEqual(s.statuses, ['connected', 'restarting', 'connected'], 'a crash is reported as the restart that follows it, not as a disconnect');
     assert.deepEqual(s.messages[1], { id: 2, ok: false, error: { code: 'failed', message: 'the engine process stopped (exit code 3) before answering' } });
     assert.deepEqual(s.exits[0]?.stderrTail, ['fake engine: crashing on request']);
     assert.ok(s.logged.includes('fake engine: ready'));
