@@ -52,7 +52,7 @@ export interface SavedSession {
     show: 'rate' | 'mean' | 'score';
     rateClass: string | null;
   };
-  steering: { mask: ExpertMask; maskName: string; maskSource: MaskSource | null; topN: number; gen: GenSettings; liveAuto: boolean };
+  steering: { mask: ExpertMask; maskName: string; maskSource: MaskSource | null; topN: number; topNAuto: boolean; gen: GenSettings; liveAuto: boolean };
   compare: { baseline: SavedPane | null; steered: SavedPane | null; mask: ExpertMask | null; maskSource: MaskSource | null; settings: GenSettings | null; routing: { baseline: SavedCounts | null; steered: SavedCounts | null } };
   evaluation: { file: string | null; randomControls: number; dose: number; maxTokens: number; targetClass: string };
 }
@@ -184,6 +184,7 @@ export function parseSession(raw: unknown): { session: SavedSession } | { proble
         maskName: str(st.maskName, 'steering.maskName'),
         maskSource: nullable(st.maskSource, (x) => readSource(x, 'steering.maskSource')),
         topN: int(st.topN, 'steering.topN', 1, MAX_ENTRIES),
+        topNAuto: bool(st.topNAuto, 'steering.topNAuto'),
         gen: readGen(st.gen, 'steering.gen'),
         liveAuto: bool(st.liveAuto, 'steering.liveAuto'),
       },

@@ -211,7 +211,7 @@ describe('mote CLI: version and --db', () => {
     const evaluated = run('eval', '--model', demo, '--set', path.join(ROOT, 'probes/demo-heldout.json'), '--mask', mask,
       '--random-control', '1', '--max-tokens', '8', '--db', db, '--json');
     assert.equal(evaluated.code, 0, evaluated.stderr);
-    const { evaluation } = JSON.parse(evaluated.stdout);
+    const { evaluationId: evaluation } = JSON.parse(evaluated.stdout);
     const stored = new Database(db, { readonly: true });
     assert.deepEqual(stored.prepare('SELECT id FROM evaluations').all(), [{ id: evaluation }]);
     stored.close();

@@ -56,6 +56,8 @@ describe('state a researcher can trust, in browser mode against the real engine 
   /** The routing-difference tooltips of the masked cells: each share as Compare shows it ("–" when there are no counts). */
   const routingTips = async () => {
     const tips: string[] = [];
+    // The token routing panel above it can push the grid below the fold; cells are hovered in the viewport.
+    await tid('routing-diff-canvas').scrollIntoViewIfNeeded();
     for (const e of (maskBefore as { entries: { layer: number; expert: number }[] }).entries) {
       const at = await cellCenter(page, 'routing-diff', e.layer, e.expert);
       assert.ok(at, `routing-diff cell ${e.layer}/${e.expert} is on screen`);
@@ -312,7 +314,7 @@ describe('state a researcher can trust, in browser mode against the real engine 
     await exited;
     await page.locator('[data-testid="engine-banner"][data-cause="connection-lost"]').waitFor({ timeout: 10_000 });
     assert.match(await tid('engine-banner').innerText(), /^Lost the connection to mote serve: it ended without closing it \(killed or crashed; close code 1006\)\./);
-    await page.locator('[data-testid="probe-message"]', { hasText: 'probes.run: the engine stopped before answering' }).waitFor({ timeout: 5000 });
+    await page.locator('[data-testid="probe-message"]', { hasText: 'the engine stopped before answering' }).waitFor({ timeout: 5000 });
     assert.equal(await tid('probe-progress').count(), 0, 'no progress bar left running');
     await page.locator('[data-testid="engine-banner"]', { hasText: 'attempt' }).waitFor({ timeout: 15_000 });
     await shot('12-server-killed');

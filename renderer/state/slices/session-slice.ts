@@ -57,7 +57,7 @@ export function sessionOf(s: AppState): SavedSession {
       runLabel: run?.setId ?? im.runMissing?.label ?? null,
       span: im.span, method: im.method, target: im.target, show: im.show, rateClass: im.rateClass,
     },
-    steering: { mask: st.mask, maskName: st.maskName, maskSource: st.maskSource, topN: st.topN, gen: st.gen, liveAuto: st.live.auto },
+    steering: { mask: st.mask, maskName: st.maskName, maskSource: st.maskSource, topN: st.topN, topNAuto: st.topNAuto, gen: st.gen, liveAuto: st.live.auto },
     compare: {
       baseline: fromPane(s.compare.baseline),
       steered: fromPane(s.compare.steered),
@@ -109,6 +109,7 @@ export const sessionSlice = ({ set, get }: SliceContext): SessionSlice => ({
         ...s.steering,
         ...(outside ? {} : { mask: session.steering.mask, maskName: session.steering.maskName, maskSource: session.steering.maskSource }),
         topN: session.steering.topN,
+        topNAuto: session.steering.topNAuto,
         gen: session.steering.gen,
         live: { ...s.steering.live, auto: session.steering.liveAuto },
       },

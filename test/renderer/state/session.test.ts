@@ -10,7 +10,7 @@ const session: SavedSession = {
   version: 1,
   savedAt: '2026-12-04T18:00:00.000Z',
   imaging: { runId: 3, runLabel: 'demo-refusal', span: 'last', method: 'rd', target: 'refused', show: 'score', rateClass: 'answered' },
-  steering: { mask, maskName: 'top 2', maskSource: source, topN: 2, gen, liveAuto: false },
+  steering: { mask, maskName: 'top 2', maskSource: source, topN: 2, topNAuto: false, gen, liveAuto: false },
   compare: {
     baseline: { ids: [5, 6], tokens: ['I', ' can'], status: 'done', reason: 'max-tokens', error: null },
     steered: { ids: [7], tokens: ['Sure'], status: 'error', reason: null, error: 'interrupted' },
