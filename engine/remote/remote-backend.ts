@@ -65,3 +65,8 @@ export function moeLayerPositions(layersInPayload: number, shape: RemoteShape): 
   if (layersInPayload === shape.moeLayers.length) return shape.moeLayers.map((_, i) => i);
   throw new Error(`the routing holds ${layersInPayload} layers; the config has ${shape.numHiddenLayers} layers of which ${shape.moeLayers.length} are MoE layers`);
 }
+
+/** The chat request both backends take: the prompt as one user turn, greedy, not streamed. */
+export const greedyChatBody = (r: RemoteChatRequest) => ({
+  model: r.modelId, messages: [{ role: 'user', content: r.text }], max_tokens: r.maxTokens, temperature: 0, stream: false,
+});

@@ -19,7 +19,7 @@
  * Not verified against a running server (none runs here); the contract test server in test/remote/ reproduces this.
  */
 import type { RemoteShape } from './remote-model.ts';
-import { base64Bytes, intList, isObject, type RemoteBackend, type RemoteChatRequest, type RemoteCompletion } from './remote-backend.ts';
+import { base64Bytes, greedyChatBody, intList, isObject, type RemoteBackend, type RemoteChatRequest, type RemoteCompletion } from './remote-backend.ts';
 
 export const sglang: RemoteBackend = {
   name: 'sglang',
@@ -27,11 +27,7 @@ export const sglang: RemoteBackend = {
 
   chatBody(r: RemoteChatRequest) {
     return {
-      model: r.modelId,
-      messages: [{ role: 'user', content: r.text }],
-      max_tokens: r.maxTokens,
-      temperature: 0,
-      stream: false,
+      ...greedyChatBody(r),
       return_routed_experts: true,
       return_prompt_token_ids: true,
       return_token_ids: true,

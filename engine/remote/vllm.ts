@@ -20,7 +20,7 @@
  * Not verified against a running server (none runs here); the contract test server in test/remote/ reproduces this.
  */
 import type { RemoteShape } from './remote-model.ts';
-import { base64Bytes, intList, isObject, type RemoteBackend, type RemoteChatRequest, type RemoteCompletion } from './remote-backend.ts';
+import { base64Bytes, greedyChatBody, intList, isObject, type RemoteBackend, type RemoteChatRequest, type RemoteCompletion } from './remote-backend.ts';
 
 export const vllm: RemoteBackend = {
   name: 'vllm',
@@ -28,11 +28,7 @@ export const vllm: RemoteBackend = {
 
   chatBody(r: RemoteChatRequest) {
     return {
-      model: r.modelId,
-      messages: [{ role: 'user', content: r.text }],
-      max_tokens: r.maxTokens,
-      temperature: 0,
-      stream: false,
+      ...greedyChatBody(r),
       return_token_ids: true,
     };
   },
